@@ -1,0 +1,88 @@
+"""The one generic autograd function behind every catalog activation.
+
+Forward evaluates the entry's formula without recording a graph; backward applies its analytic
+derivative. For backward it saves exactly one activation-sized tensor -- the input, or the output
+when the entry declares ``df_out`` -- plus any parameter tensors (a PReLU slope), never
+intermediate results. The backward itself is written in torch ops on the saved tensor, so double
+backward works as well.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from actlab.activations._core import ACTIVATIONS, ActivationInfo
+
+__all__ = ["activate"]
+
+
+class _Analytic(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, info, static, tnames, *tvals):  # type: ignore[override]
+        params = {**static, **dict(zip(tnames, tvals))}
+        y = info.fn(x, **params)
+        ctx.info, ctx.static, ctx.tnames = info, static, tnames
+        ctx.save_for_backward(y if info.saves == "output" else x, *tvals)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):  # type: ignore[override]
+        info: ActivationInfo = ctx.info
+        saved, *tvals = ctx.saved_tensors
+        params = {**ctx.static, **dict(zip(ctx.tnames, tvals))}
+        grad_x = None
+        if ctx.needs_input_grad[0]:
+            if info.kind == "vector":
+                grad_x = info.vjp(saved, grad, **params)
+            elif info.saves == "output":
+                grad_x = grad * info.df_out(saved, **params)
+            else:
+                grad_x = grad * info.df(saved, **params)
+        partials = dict(info.param_grads)
+        grads = []
+        for i, (name, value) in enumerate(zip(ctx.tnames, tvals)):
+            if ctx.needs_input_grad[4 + i]:
+                g = grad * partials[name](saved, **params)
+                grads.append(_reduce_to(g, value))
+            else:
+                grads.append(None)
+        return (grad_x, None, None, None, *grads)
+
+
+def _reduce_to(g: Tensor, value: Tensor) -> Tensor:
+    """Sum an input-shaped gradient down to a parameter's shape (scalar, per-channel or full)."""
+    if value.shape == g.shape:
+        return g
+    if value.numel() == 1:
+        return g.sum().reshape(value.shape)
+    if value.dim() == 1 and g.dim() > 1 and value.numel() == g.shape[1]:
+        return g.sum(dim=[0, *range(2, g.dim())])  # per-channel, like PReLU (channels on dim 1)
+    return g.sum_to_size(value.shape)
+
+
+def activate(x: Tensor, name: str | ActivationInfo, /, **params: Any) -> Tensor:
+    """Apply catalog activation ``name`` to ``x`` through the analytic-derivative autograd path.
+
+    Parameters are validated against the entry's declared ranges. A parameter may be a tensor
+    (e.g. a learnable slope); gradients flow to it through the entry's declared partials.
+
+    Example::
+
+        >>> import torch
+        >>> activate(torch.tensor([-2.0, 0.5]), "leaky_relu", negative_slope=0.1)
+        tensor([-0.2000,  0.5000])
+    """
+    info = name if isinstance(name, ActivationInfo) else ACTIVATIONS.get(name)
+    if info.sample is not None:
+        target, params = info.sample(x, info.bind(params))
+        info = ACTIVATIONS.get(target)
+    tensors = {k: v for k, v in params.items() if isinstance(v, Tensor)}
+    static = info.bind({k: v for k, v in params.items() if k not in tensors})
+    for k in tensors:
+        info.param(k)  # unknown names still raise
+        static.pop(k, None)
+    tnames = tuple(tensors)
+    return _Analytic.apply(x, info, static, tnames, *tensors.values())

@@ -1,0 +1,46 @@
+"""Helpers shared by the commands: the bad-input contract (one line, exit code 2) and parsing."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+import typer
+
+from actlab.errors import ActlabError
+
+DEBUG = False
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def fail(message: str) -> typer.Exit:
+    """Print ``error: message`` on stderr; return the exit (code 2) for the caller to raise."""
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(2)
+
+
+def friendly(fn: F) -> F:
+    """Turn bad input (:class:`ActlabError`) into one line on stderr and exit code 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except ActlabError as e:
+            if DEBUG:
+                raise
+            raise fail(str(e)) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def parse_assignments(items: Iterable[str], what: str = "--param") -> list[tuple[str, str]]:
+    """``["a=1", "b.c=2"]`` -> ``[("a", "1"), ("b.c", "2")]``; a malformed item is bad input."""
+    out = []
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise ActlabError(f"{what} {item!r} is not of the form KEY=VALUE")
+        out.append((key.strip(), value.strip()))
+    return out

@@ -1,0 +1,59 @@
+"""``actlab list CATALOG``: the entries of a catalog as a table, generated from its registry."""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from actlab._registry import Registry, closest
+from actlab.cli._app import app
+from actlab.cli._common import fail, friendly
+
+# catalog -> "module:REGISTRY"; later catalogs add one line each.
+CATALOGS: dict[str, str] = {
+    "activations": "actlab.activations:ACTIVATIONS",
+}
+
+
+def registry(catalog: str) -> Registry:
+    module, _, attr = CATALOGS[catalog].partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def _defaults(info) -> str:
+    return ", ".join(f"{p.name}={p.default!r}" for p in info.params) or "-"
+
+
+@app.command("list")
+@friendly
+def list_command(
+    catalog: str = typer.Argument(..., help=f"One of: {', '.join(CATALOGS)}."),
+    plain: bool = typer.Option(False, "--plain", help="Tab-separated output without a table."),
+) -> None:
+    """List a catalog: name, formula, defaults and reference of every entry."""
+    if catalog not in CATALOGS:
+        near = closest(catalog, list(CATALOGS)) or list(CATALOGS)
+        raise fail(f"unknown catalog {catalog!r}; did you mean: {', '.join(near)}?")
+    reg = registry(catalog)
+    rows = [
+        (
+            info.name + (f" ({', '.join(a)})" if (a := reg.aliases_of(info.name)) else ""),
+            getattr(info, "formula", "") or info.summary,
+            _defaults(info),
+            info.reference,
+        )
+        for info in reg
+    ]
+    if plain:
+        for row in rows:
+            typer.echo("\t".join(row))
+        return
+    table = Table(title=f"{len(rows)} {catalog}", show_lines=False)
+    for column in ("name", "formula", "defaults", "reference"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    Console(width=max(Console().width, 160)).print(table)
