@@ -107,19 +107,19 @@ register(
 RRELU_RANGE = dict(low=0.0, high=1.0)
 
 
+def _rrelu_slope(x: Tensor, lower: float, upper: float, training: bool) -> float | Tensor:
+    return torch.empty_like(x).uniform_(lower, upper) if training else (lower + upper) / 2
+
+
 def rrelu(x: Tensor, *, lower: float = 1 / 8, upper: float = 1 / 3, training: bool = False):
     """Leaky ReLU with a random slope ~ U(lower, upper) per element in training, the mean slope
     (lower + upper) / 2 in evaluation."""
-    if training:
-        return leaky_relu(x, negative_slope=torch.empty_like(x).uniform_(lower, upper))
-    return leaky_relu(x, negative_slope=(lower + upper) / 2)
+    return leaky_relu(x, negative_slope=_rrelu_slope(x, lower, upper, training))
 
 
 def _rrelu_sample(x: Tensor, p: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    # Training draws the slopes here so that backward can reuse them; they are saved with x.
-    if p["training"]:
-        return "leaky_relu", {"negative_slope": torch.empty_like(x).uniform_(p["lower"], p["upper"])}
-    return "leaky_relu", {"negative_slope": (p["lower"] + p["upper"]) / 2}
+    # Draw the training slopes once, here, so backward reuses them (they are saved beside x).
+    return "leaky_relu", {"negative_slope": _rrelu_slope(x, **p)}
 
 
 register(
