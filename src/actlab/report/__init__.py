@@ -1,0 +1,1 @@
+"""Figures and documents made from the catalogs and from stored results."""
