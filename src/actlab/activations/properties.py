@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import math
+import statistics
+import time
+from dataclasses import dataclass
 from typing import Any
+
+import torch
+from torch import Tensor
 
 from actlab._numerics import normal_expectation
 from actlab.activations._core import ACTIVATIONS, ActivationInfo
 
-__all__ = ["gain", "resolve"]
+__all__ = ["Properties", "compute", "gain", "measure_relative_cost", "resolve"]
 
 
 def resolve(activation: str | ActivationInfo) -> ActivationInfo:
@@ -29,3 +35,208 @@ def gain(activation: str | ActivationInfo, **params: Any) -> float:
     if second_moment <= 0:
         raise ValueError(f"{info.name} is zero on N(0, 1): no variance-preserving gain exists")
     return 1 / math.sqrt(second_moment)
+
+
+# ---------------------------------------------------------------------------------------------
+# The full property sheet.
+
+GRID_HALF_WIDTH = 15.0  # finite extremes are searched on [-15, 15] (tanh(15) < 1 in float64)
+GRID_STEP = 1e-3
+FAR = 1e4  # "far out": where saturation is judged
+SATURATED = 1e-6  # |f'| below this far out = saturating side
+JUMP_RATIO, JUMP_ABS = 20.0, 1e-6  # an isolated spike in first differences = a jump
+
+
+@dataclass(frozen=True)
+class Properties:
+    """Computed facts about one activation (with its parameters), in float64.
+
+    ``range``: (low, high, low_closed, high_closed); ``monotonic``: "increasing",
+    "non-decreasing", "decreasing", "non-increasing" or "no"; ``saturates``: per side
+    "hard" (f' = 0 on a half-line), "soft" (f' -> 0) or "no"; ``dead``: intervals where f' = 0;
+    ``smoothness``: "discontinuous", "C0", "C1" or "C2+"; ``mean``: E[f(z)], z ~ N(0, 1);
+    ``gain``: 1 / sqrt(E[f(z)^2]); ``cost``: forward+backward time per element relative to relu
+    (None unless measured).
+    """
+
+    name: str
+    params: dict[str, Any]
+    range: tuple[float, float, bool, bool]
+    monotonic: str
+    zero_centred: bool
+    mean: float
+    rms: float
+    saturates: tuple[str, str]
+    dead: tuple[tuple[float, float], ...]
+    smoothness: str
+    f0: float
+    df0: float
+    max_abs_df: float
+    gain: float
+    cost: float | None = None
+
+    def findings(self) -> list[str]:
+        """The textbook pros and cons, as consequences of the numbers above."""
+        out = []
+        left, right = self.saturates
+        if "soft" in (left, right) or ("hard" in (left, right) and self.range_bounded_side()):
+            sides = [s for s, v in zip(("left", "right"), (left, right)) if v != "no"]
+            out.append(
+                f"saturates ({' and '.join(sides)}): f' -> 0 for large |x|, so gradients "
+                "vanish when pre-activations grow"
+            )
+        if self.dead:
+            spans = ", ".join(_interval(a, b) for a, b in self.dead)
+            out.append(f"dead region {spans}: f' = 0 there, units stuck in it stop learning")
+        if not self.zero_centred:
+            out.append(
+                f"not zero-centred: E[f(z)] = {self.mean:.3g} for z ~ N(0,1), so the next "
+                "layer's weight gradients share a sign"
+            )
+        if self.max_abs_df < 0.5:
+            out.append(
+                f"max |f'| = {self.max_abs_df:.3g} < 1: each layer shrinks backpropagated "
+                "gradients (vanishing gradients in deep stacks)"
+            )
+        if self.smoothness == "discontinuous" or self.max_abs_df == 0:
+            out.append("no useful gradient: f' = 0 almost everywhere")
+        if self.cost is not None and self.cost > 2:
+            out.append(f"expensive: {self.cost:.1f}x the time of relu per element")
+        return out
+
+    def range_bounded_side(self) -> bool:
+        return math.isfinite(self.range[0]) or math.isfinite(self.range[1])
+
+
+def _interval(a: float, b: float) -> str:
+    left = "(-inf" if a == -math.inf else f"[{a:g}"
+    right = "inf)" if b == math.inf else f"{b:g}]"
+    return f"{left}, {right}"
+
+
+def compute(
+    activation: str | ActivationInfo, *, measure_cost: bool = False, **params: Any
+) -> Properties:
+    """Compute every property of ``activation`` with ``params`` (see :class:`Properties`)."""
+    info = resolve(activation)
+    p = info.bind(params)
+    n = round(GRID_HALF_WIDTH / GRID_STEP)
+    x = torch.arange(-n, n + 1, dtype=torch.float64) * GRID_STEP
+    with torch.no_grad():
+        f = info.scalar(x, **p)
+        df = info.derivative_of_scalar(x, **p)
+        tails = torch.tensor([-math.inf, -FAR, FAR, math.inf], dtype=torch.float64)
+        f_tails = info.scalar(tails, **p)
+        df_far = info.derivative_of_scalar(tails[1:3], **p)
+    mean = normal_expectation(lambda z: info.scalar(z, **p))
+    second = normal_expectation(lambda z: info.scalar(z, **p) ** 2)
+    rms = math.sqrt(second)
+    return Properties(
+        name=info.name,
+        params=p,
+        range=_range(f, f_tails),
+        monotonic=_monotonic(f),
+        zero_centred=abs(mean) <= 0.1 * rms,
+        mean=mean,
+        rms=rms,
+        saturates=(_saturation(df, df_far[0], left=True), _saturation(df, df_far[1], left=False)),
+        dead=_dead_intervals(x, df),
+        smoothness=_smoothness(info, x, f, df, p),
+        f0=float(info.scalar(torch.zeros(1, dtype=torch.float64), **p)),
+        df0=float(info.derivative_of_scalar(torch.zeros(1, dtype=torch.float64), **p)),
+        max_abs_df=float(torch.cat([df.abs(), df_far.abs()]).max()),
+        gain=1 / rms if rms > 0 else math.inf,
+        cost=measure_relative_cost(info, **p) if measure_cost else None,
+    )
+
+
+def _range(f: Tensor, f_tails: Tensor) -> tuple[float, float, bool, bool]:
+    lo_grid, hi_grid = float(f.min()), float(f.max())
+    limits = [float(v) for v in f_tails if not math.isnan(v)]
+    lo, hi = min([lo_grid, *limits]), max([hi_grid, *limits])
+    # a bound is attained (closed) if some finite x reaches it; else only a limit reaches it
+    return lo, hi, lo == lo_grid and math.isfinite(lo), hi == hi_grid and math.isfinite(hi)
+
+
+def _monotonic(f: Tensor) -> str:
+    diff = f[1:] - f[:-1]
+    tol = 1e-12 * (1 + f.abs().max())
+    if bool((diff >= -tol).all()):
+        return "increasing" if bool((diff > 0).all()) else "non-decreasing"
+    if bool((diff <= tol).all()):
+        return "decreasing" if bool((diff < 0).all()) else "non-increasing"
+    return "no"
+
+
+def _saturation(df: Tensor, df_far: Tensor, *, left: bool) -> str:
+    edge = float(df[0] if left else df[-1])  # f' at x = -15 or +15
+    if edge == 0 and float(df_far) == 0:
+        return "hard"
+    return "soft" if abs(float(df_far)) < SATURATED else "no"
+
+
+def _dead_intervals(x: Tensor, df: Tensor) -> tuple[tuple[float, float], ...]:
+    zero = (df == 0).tolist()
+    spans, start = [], None
+    for i, z in enumerate([*zero, False]):
+        if z and start is None:
+            start = i
+        elif not z and start is not None:
+            if i - start >= 2:
+                a = -math.inf if start == 0 else round(float(x[start]), 3)
+                b = math.inf if i == len(zero) else round(float(x[i - 1]), 3)
+                spans.append((a, b))
+            start = None
+    return tuple(spans)
+
+
+def _has_jump(values: Tensor) -> bool:
+    d = (values[1:] - values[:-1]).abs()
+    neighbours = torch.maximum(
+        torch.nn.functional.pad(d[:-1], (1, 0)), torch.nn.functional.pad(d[1:], (0, 1))
+    )
+    spike = (d > JUMP_RATIO * neighbours) & (d > JUMP_ABS)
+    return bool(spike.any())
+
+
+def _smoothness(info: ActivationInfo, x: Tensor, f: Tensor, df: Tensor, p: dict) -> str:
+    if _has_jump(f):
+        return "discontinuous"
+    if _has_jump(df):
+        return "C0"
+    if info.kind == "elementwise" and info.d2f is not None:
+        d2 = info.d2f(x, **p)
+    else:
+        d2 = torch.gradient(df, spacing=GRID_STEP)[0]
+    return "C1" if _has_jump(d2) else "C2+"
+
+
+def measure_relative_cost(
+    activation: str | ActivationInfo, *, elements: int = 1 << 20, repeats: int = 9, **params: Any
+) -> float:
+    """Forward+backward time per element relative to relu, both through :func:`activate`, float32,
+    on this machine. The two are timed alternately and the medians compared, so load from other
+    processes affects both alike."""
+    info = resolve(activation)
+    p = info.bind(params)
+    width = 256 * int(p.get("pieces", 1))
+    x = torch.randn(max(elements // width, 1), width).requires_grad_(True)
+    relu = ACTIVATIONS.get("relu")
+    ours, base = [], []
+    for i in range(repeats + 1):
+        t, b = _time_once(info, x, p), _time_once(relu, x, {})
+        if i:  # the first round warms up both
+            ours.append(t)
+            base.append(b)
+    return statistics.median(ours) / statistics.median(base)
+
+
+def _time_once(info: ActivationInfo, x: Tensor, p: dict) -> float:
+    from actlab.activations._autograd import activate
+
+    start = time.perf_counter()
+    y = activate(x, info, **p)
+    y.backward(torch.ones_like(y))
+    elapsed = time.perf_counter() - start
+    x.grad = None
+    return elapsed

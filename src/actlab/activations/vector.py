@@ -1,9 +1,10 @@
 """Activations over a whole dimension: softmax and log-softmax with temperature, and maxout.
 
 Their derivative is a Jacobian, not a number per element, so they declare a vector-Jacobian
-product (``vjp``) instead of ``df``. For properties and plots each has a one-variable view:
-softmax of the two logits ``[x, 0]`` (which is ``sigmoid(x / T)``), and maxout of the group
-``[x, 0, ..., 0]`` (which is ``relu(x)``).
+product (``vjp``) instead of ``df``. For properties and plots each has a one-variable view,
+through the same analytic autograd path: softmax of the two logits ``[x, 0]`` (which is
+``sigmoid(x / T)``), and maxout of the group ``[x, 0, ..., 0]`` (which is ``relu(x)``, except
+that at the tie x = 0 the gradient goes to the first piece, as with ``torch.max``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from actlab._registry import Param
-from actlab.activations._core import register
+from actlab.activations._autograd import activate
+from actlab.activations._core import ACTIVATIONS, register
 from actlab.errors import ParameterError
 
 TEMPERATURE = Param("temperature", 1.0, "T: > 1 flattens, < 1 sharpens", low=0.0, low_open=True)
@@ -35,9 +37,10 @@ def log_softmax(x: Tensor, *, temperature: float = 1.0, dim: int = -1) -> Tensor
     return z - torch.log(torch.exp(z).sum(dim, keepdim=True))
 
 
-def _two_logits(fn):
+def _two_logits(name: str):
     def view(x: Tensor, **p) -> Tensor:
-        return fn(torch.stack([x, torch.zeros_like(x)], -1), **{**p, "dim": -1})[..., 0]
+        logits = torch.stack([x, torch.zeros_like(x)], -1)
+        return activate(logits, ACTIVATIONS.get(name), **{**p, "dim": -1})[..., 0]
 
     return view
 
@@ -53,7 +56,7 @@ register(
     derivative=r"\frac{\partial p_i}{\partial x_j} = \frac{1}{T}\, p_i (\delta_{ij} - p_j)",
     fn=softmax,
     vjp=lambda y, g, temperature, dim: y * (g - (g * y).sum(dim, keepdim=True)) / temperature,
-    scalar_view=_two_logits(softmax),
+    scalar_view=_two_logits("softmax"),
     torch_fn=lambda x, temperature, dim: F.softmax(x / temperature, dim),
     reference="Bridle 1990; Hinton, Vinyals & Dean 2015 (temperature)",
 )
@@ -70,7 +73,7 @@ register(
     fn=log_softmax,
     vjp=lambda y, g, temperature, dim: (g - torch.exp(y) * g.sum(dim, keepdim=True))
     / temperature,
-    scalar_view=_two_logits(log_softmax),
+    scalar_view=_two_logits("log_softmax"),
     torch_fn=lambda x, temperature, dim: F.log_softmax(x / temperature, dim),
     reference="(textbook); Bridle 1990",
 )
@@ -105,7 +108,7 @@ def _maxout_vjp(x: Tensor, grad: Tensor, pieces: int, dim: int) -> Tensor:
 def _maxout_view(x: Tensor, pieces: int, dim: int) -> Tensor:
     group = torch.zeros(*x.shape, pieces, dtype=x.dtype, device=x.device)
     group[..., 0] = x
-    return maxout(group, pieces=pieces, dim=-1)[..., 0]
+    return activate(group, ACTIVATIONS.get("maxout"), pieces=pieces, dim=-1)[..., 0]
 
 
 register(

@@ -1,0 +1,42 @@
+"""Shared fixtures: parameter sets generated from the activation registry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from actlab._registry import Param
+from actlab.activations import ACTIVATIONS, ActivationInfo
+
+
+def alternative(p: Param) -> Any:
+    """A valid non-default value for ``p`` (to test entries away from their defaults)."""
+    if p.choices is not None:
+        return p.choices[-1]
+    if p.type is bool or p.name == "dim":
+        return p.default
+    if p.type is int:
+        return p.default + 1
+    for candidate in (p.default * 0.5, p.default * 1.5, 0.1, -0.5):
+        try:
+            return p.validate(candidate)
+        except ValueError:
+            continue
+    raise AssertionError(f"no alternative value for {p.name}")
+
+
+def param_sets(info: ActivationInfo) -> list[dict[str, Any]]:
+    sets = [{}]
+    if info.params:
+        alt = {p.name: alternative(p) for p in info.params}
+        if alt != info.defaults:
+            sets.append(info.bind(alt) and alt)
+    return sets
+
+
+CASES = [
+    pytest.param(info, params, id=f"{info.name}-{'alt' if params else 'default'}")
+    for info in ACTIVATIONS
+    for params in param_sets(info)
+]
