@@ -22,7 +22,8 @@ def resolve(activation: str | ActivationInfo) -> ActivationInfo:
 
 
 def gain(activation: str | ActivationInfo, **params: Any) -> float:
-    """The variance-preserving gain ``1 / sqrt(E[f(z)^2])``, z ~ N(0, 1), by Gauss-Hermite.
+    """The variance-preserving gain ``1 / sqrt(E[f(z)^2])``, z ~ N(0, 1), by quadrature
+    (Gauss-Hermite; Gauss-Legendre panels split at the kinks for piecewise functions).
 
     Scaling weights by it keeps the second moment of pre-activations at 1 from layer to layer
     (He et al. 2015's argument, for any f): ``sqrt(2)`` for ReLU, ``1`` for identity. It differs
@@ -31,7 +32,9 @@ def gain(activation: str | ActivationInfo, **params: Any) -> float:
     """
     info = resolve(activation)
     p = info.bind(params)
-    second_moment = normal_expectation(lambda z: info.scalar(z, **p) ** 2)
+    second_moment = normal_expectation(
+        lambda z: info.scalar(z, **p) ** 2, breakpoints=info.kinks(p)
+    )
     if second_moment <= 0:
         raise ValueError(f"{info.name} is zero on N(0, 1): no variance-preserving gain exists")
     return 1 / math.sqrt(second_moment)
@@ -128,8 +131,9 @@ def compute(
         tails = torch.tensor([-math.inf, -FAR, FAR, math.inf], dtype=torch.float64)
         f_tails = info.scalar(tails, **p)
         df_far = info.derivative_of_scalar(tails[1:3], **p)
-    mean = normal_expectation(lambda z: info.scalar(z, **p))
-    second = normal_expectation(lambda z: info.scalar(z, **p) ** 2)
+    kinks = info.kinks(p)
+    mean = normal_expectation(lambda z: info.scalar(z, **p), breakpoints=kinks)
+    second = normal_expectation(lambda z: info.scalar(z, **p) ** 2, breakpoints=kinks)
     rms = math.sqrt(second)
     return Properties(
         name=info.name,

@@ -122,5 +122,6 @@ register(
     fn=maxout,
     vjp=_maxout_vjp,
     scalar_view=_maxout_view,
+    kinks=lambda p: (0.0,),  # of the one-variable view
     reference="Goodfellow et al. 2013, Maxout Networks",
 )
