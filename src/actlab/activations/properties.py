@@ -107,8 +107,41 @@ class Properties:
             out.append(f"expensive: {self.cost:.1f}x the time of relu per element")
         return out
 
+    def rows(self) -> list[tuple[str, str, str]]:
+        """(property, value, how it is computed): the table ``actlab inspect`` and the docs show."""
+        lo, hi, lo_closed, hi_closed = self.range
+        rng = f"{'[' if lo_closed else '('}{_bound(lo)}, {_bound(hi)}{']' if hi_closed else ')'}"
+        dead = ", ".join(_interval(a, b) for a, b in self.dead)
+        rows = [
+            ("output range", rng, "f on [-15, 15] and its limits at +-inf"),
+            ("monotonic", self.monotonic, "sign of f(x+h) - f(x) on the grid"),
+            (
+                "zero-centred",
+                f"{'yes' if self.zero_centred else 'no'} (E[f(z)] = {self.mean:.4g})",
+                "quadrature, z ~ N(0,1); yes if |mean| <= 0.1 rms",
+            ),
+            (
+                "saturates (left, right)",
+                f"{self.saturates[0]}, {self.saturates[1]}",
+                "hard: f' = 0 far out; soft: |f'(+-1e4)| < 1e-6",
+            ),
+            ("dead region (f' = 0)", dead or "none", "where the analytic f' is exactly 0"),
+            ("smoothness", self.smoothness, "jumps in f, f', f'' on a 1e-3 grid"),
+            ("f(0)", f"{self.f0:.4g}", "analytic"),
+            ("f'(0)", f"{self.df0:.4g}", "analytic derivative (kink convention as PyTorch)"),
+            ("max |f'|", f"{self.max_abs_df:.4g}", "over the grid and at +-1e4"),
+            ("gain 1/sqrt(E[f(z)^2])", f"{self.gain:.6g}", "variance-preserving init scale"),
+        ]
+        if self.cost is not None:
+            rows.append(("cost (fwd+bwd vs relu)", f"{self.cost:.2f}x", "measured on this machine"))
+        return rows
+
     def range_bounded_side(self) -> bool:
         return math.isfinite(self.range[0]) or math.isfinite(self.range[1])
+
+
+def _bound(v: float) -> str:
+    return "-inf" if v == -math.inf else "inf" if v == math.inf else f"{v:.4g}"
 
 
 def _interval(a: float, b: float) -> str:

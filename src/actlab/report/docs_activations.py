@@ -1,0 +1,82 @@
+"""docs/activations.md, generated from the activation registry (``python -m actlab.report.docs``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from actlab.activations import ACTIVATIONS
+from actlab.activations.properties import compute
+from actlab.report.activation_plot import Curve, plot_activations
+
+HEADER = """# Activation functions
+
+Generated from the registry by `python -m actlab.report.docs`; do not edit by hand.
+Every entry has a forward formula, an analytic first derivative (used by backward through one
+generic autograd function that saves only the input or only the output), a second derivative
+where defined, declared parameter ranges, and properties **computed** from the formula
+(`actlab inspect NAME` prints them, with the measured cost on your machine).
+
+Derivatives at kinks follow PyTorch: ReLU'(0) = 0, LeakyReLU'(0) = slope, ReLU6'(0) = ReLU6'(6) = 0,
+hardswish'(-3) = 0, hardswish'(3) = 1, ELU'(0) = alpha. Where `torch.nn.functional` returns NaN
+at +-inf although the limit is finite (silu, gelu, mish, softsign, hardswish at -inf), actlab
+returns the limit.
+
+The gain is `1/sqrt(E[f(z)^2])` for z ~ N(0, 1): the weight scale that keeps the second moment
+of pre-activations constant from layer to layer (sqrt(2) for ReLU). It is the scale the `auto`
+initializer uses, and it differs from `torch.nn.init.calculate_gain`'s hand-picked values.
+"""
+
+
+def _params(info) -> str:
+    if not info.params:
+        return "none"
+    return "; ".join(
+        f"`{p.name}` = {p.default!r} in {p.range_text()}" + (f" ({p.doc})" if p.doc else "")
+        for p in info.params
+    )
+
+
+def _cell(text: str) -> str:
+    """Table-safe: a '|' inside a cell (|x|, |f'|) would end the cell."""
+    return text.replace("|", r"\vert ")
+
+
+def render(docs_dir: Path, *, figures: bool = True) -> str:
+    lines = [HEADER, "| name | aliases | formula | gain | reference |", "|---|---|---|---|---|"]
+    sheets = {info.name: compute(info) for info in ACTIVATIONS}
+    for info in ACTIVATIONS:
+        aliases = ", ".join(ACTIVATIONS.aliases_of(info.name)) or "-"
+        lines.append(
+            f"| [{info.name}](#{info.name}) | {aliases} | ${_cell(info.formula)}$ | "
+            f"{sheets[info.name].gain:.4g} | {info.reference} |"
+        )
+    for info in ACTIVATIONS:
+        image = f"img/activations/{info.name}.png"
+        if figures:
+            plot_activations([Curve(info.name)], docs_dir / image, derivative=True)
+        lines += [
+            "",
+            f"## {info.name}",
+            "",
+            info.summary,
+            "",
+            f"$$f:\\quad {info.formula}$$",
+            "",
+            f"$$f':\\quad {info.derivative}$$" if info.derivative else "",
+            "",
+            f"- parameters: {_params(info)}",
+            f"- autograd saves: the {info.saves}"
+            + (" (acts along `dim`; derivative is a Jacobian)" if info.kind == "vector" else ""),
+            f"- reference: {info.reference}",
+            "",
+            f"![{info.name} and its derivative]({image})",
+            "",
+            "| property | value |",
+            "|---|---|",
+        ]
+        lines += [f"| {name} | {_cell(value)} |" for name, value, _ in sheets[info.name].rows()]
+        findings = sheets[info.name].findings()
+        if findings:
+            lines += ["", *[f"- {f}" for f in findings]]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,24 @@
+"""The generated docs are what the registries produce now, and the README's commands are CI's."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from actlab.report.docs import main as docs_main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_generated_docs_are_up_to_date():
+    # Fails when a registry changed and `python -m actlab.report.docs` was not re-run.
+    assert docs_main([str(ROOT / "docs"), "--check"]) == 0
+
+
+def test_ci_runs_exactly_the_readme_test_command():
+    readme = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```bash\n(.*?)```", readme, flags=re.S)
+    test_lines = [ln for b in blocks for ln in b.splitlines() if "pytest" in ln]
+    assert len(test_lines) == 1, "the README must show one test command"
+    command = test_lines[0].removeprefix("python3 -m pip install torch==2.13.0 && ").strip()
+    assert command in (ROOT / ".ci" / "run").read_text()
