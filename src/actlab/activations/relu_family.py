@@ -19,7 +19,8 @@ SLOPE = Param("negative_slope", 0.01, "slope for x < 0", low=0.0, high=1.0)
 
 
 def _ones(x: Tensor) -> Tensor:
-    return torch.ones_like(x)
+    """A 0-d one of x's dtype: broadcasts inside torch.where without allocating a full tensor."""
+    return x.new_ones(())
 
 
 def _zeros(x: Tensor, **_: Any) -> Tensor:
