@@ -6,9 +6,9 @@ import math
 
 import pytest
 import torch
-from conftest import CASES
 
 from actlab.activations.properties import compute, gain, measure_relative_cost
+from conftest import CASES
 
 
 def test_relu_gain_is_sqrt2_and_identity_gain_is_1():

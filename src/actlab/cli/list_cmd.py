@@ -15,6 +15,9 @@ from actlab.cli._common import fail, friendly
 # catalog -> "module:REGISTRY"; later catalogs add one line each.
 CATALOGS: dict[str, str] = {
     "activations": "actlab.activations:ACTIVATIONS",
+    "losses": "actlab.losses:LOSSES",
+    "initializers": "actlab.init:INITIALIZERS",
+    "datasets": "actlab.data:DATASETS",
 }
 
 

@@ -1,0 +1,411 @@
+"""The study store: one SQLite file, ``OUT/study.db``, that survives being killed at any moment.
+
+Tables: ``meta`` (the resolved study as canonical JSON, its SHA-256, the schema version);
+``runs`` (one row per finished run: config JSON, seed, status ``done|diverged|failed``, diverged
+step, wall time, error); ``metrics`` (per-epoch train/test loss and accuracy); ``diagnostics``
+(``(run, step, layer, metric) -> value``).
+
+Crash safety comes from SQLite (write-ahead log, ``synchronous=FULL``): a run's rows are written in
+**one transaction**, so after a crash -- SIGKILL, power cut, an exception half-way -- a run is
+stored whole or not at all. Only finished runs are written, so resuming is running what
+:meth:`Store.pending` returns; a run's key is its primary key, so nothing is duplicated. Several
+processes may write at once (each opens its own :class:`Store`; writers queue on SQLite's lock);
+WAL needs one machine's shared memory, so keep stores off network file systems.
+
+Example (a runner's loop; rerunning it after a kill does only what is left)::
+
+    configs = {run_key(c): c for c in study_configs}
+    with Store.open("out", study) as store:
+        for key in store.pending(configs):
+            metrics = train(configs[key])  # [{"train_loss": ..., "test_acc": ...}, ...]
+            store.complete_run(key, configs[key], seed=configs[key]["seed"], metrics=metrics)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import hashlib
+import json
+import math
+import numbers
+import os
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from actlab.errors import ActlabError
+
+__all__ = ["FILENAME", "METRICS", "STATUSES", "RunRecord", "Store", "canonical_json", "run_key"]
+
+FILENAME = "study.db"
+SCHEMA_VERSION = 1
+METRICS = ("train_loss", "train_acc", "test_loss", "test_acc")
+STATUSES = ("done", "diverged", "failed")
+
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+    key TEXT PRIMARY KEY,
+    config TEXT NOT NULL,
+    seed INTEGER,
+    status TEXT NOT NULL CHECK (status IN {STATUSES}),
+    diverged_step INTEGER,
+    wall_s REAL,
+    error TEXT,
+    finished_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS metrics (
+    run TEXT NOT NULL REFERENCES runs(key) ON DELETE CASCADE,
+    epoch INTEGER NOT NULL,
+    {", ".join(f"{m} REAL" for m in METRICS)},
+    PRIMARY KEY (run, epoch)
+);
+CREATE TABLE IF NOT EXISTS diagnostics (
+    run TEXT NOT NULL REFERENCES runs(key) ON DELETE CASCADE,
+    step INTEGER NOT NULL,
+    layer TEXT NOT NULL,
+    metric TEXT NOT NULL,
+    value REAL,
+    PRIMARY KEY (run, step, layer, metric)
+);
+"""
+
+
+def canonical_json(value: Any) -> str:
+    """One JSON text per value: sorted keys, no spaces, no NaN (so equal configs hash equally).
+
+    Tuples become lists; ``1`` and ``1.0`` differ, so configs should be resolved (validated
+    through their ``Param`` s) before they are hashed.
+    """
+    try:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as e:
+        raise ActlabError(f"not storable as JSON: {e}") from None
+
+
+def run_key(config: Mapping[str, Any]) -> str:
+    """A run's stable key: the first 16 hex digits of the SHA-256 of its canonical JSON config."""
+    return hashlib.sha256(canonical_json(config).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One stored run (``diverged_step`` and ``error`` are ``None`` unless they apply)."""
+
+    key: str
+    config: dict[str, Any]
+    seed: int | None
+    status: str
+    diverged_step: int | None
+    wall_s: float | None
+    error: str | None
+    finished_at: float
+
+
+class Store:
+    """A study's results in ``OUT/study.db``. Create or reopen one with :meth:`open`."""
+
+    def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
+        self.path = path
+        self._conn = conn
+        meta = dict(conn.execute("SELECT key, value FROM meta"))
+        if meta.get("schema") != str(SCHEMA_VERSION) or "study" not in meta:
+            raise ActlabError(
+                f"{path} has store schema {meta.get('schema')}; this actlab reads schema "
+                f"{SCHEMA_VERSION}"
+            )
+        self.study: dict[str, Any] = json.loads(meta["study"])
+        self.study_hash: str = meta["study_hash"]
+
+    @classmethod
+    def open(
+        cls,
+        out_dir: str | os.PathLike,
+        study: Mapping[str, Any] | None = None,
+        *,
+        force: bool = False,
+    ) -> Store:
+        """Create ``out_dir/study.db`` for ``study``, or reopen it to resume the same study.
+
+        Args:
+            out_dir: the study's output directory (created if missing).
+            study: the resolved study as JSON-able data; ``None`` opens an existing store as is
+                (for reports).
+            force: replace a store that holds a *different* study, discarding its runs.
+
+        Raises:
+            ActlabError: the directory holds a different study (and not ``force``), or a file
+                that is not a store of this version.
+        """
+        out = Path(out_dir)
+        path = out / FILENAME
+        if study is None and not path.is_file():
+            raise ActlabError(f"{out} holds no study results (no {FILENAME})")
+        if study is not None:
+            text = canonical_json(dict(study))
+            try:
+                out.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise ActlabError(f"cannot create output directory {out}: {e}") from None
+        try:
+            conn = sqlite3.connect(path, timeout=60, isolation_level=None)
+        except sqlite3.Error as e:
+            raise ActlabError(f"cannot open {path}: {e}") from None
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            if study is not None:
+                with _transaction(conn):
+                    _claim(conn, out, text, force)
+            return cls(path, conn)
+        except sqlite3.DatabaseError as e:
+            conn.close()
+            raise ActlabError(f"{path} is not a readable actlab study store ({e})") from None
+        except BaseException:
+            conn.close()
+            raise
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def complete_run(
+        self,
+        key: str,
+        config: Mapping[str, Any],
+        *,
+        seed: int | None,
+        metrics: Sequence[Mapping[str, Any]],
+        status: str = "done",
+        diverged_step: int | None = None,
+        wall_s: float | None = None,
+        diagnostics: Iterable[Sequence[Any] | Mapping[str, Any]] = (),
+        error: str | None = None,
+        replace: bool = False,
+    ) -> None:
+        """Store one finished run -- its row, metrics and diagnostics -- in one transaction.
+
+        Args:
+            key: the run's key, normally :func:`run_key` of ``config``.
+            config: the run's resolved configuration (JSON-able).
+            seed: the run's seed.
+            metrics: one mapping per epoch with any of ``train_loss, train_acc, test_loss,
+                test_acc`` (floats; NaN is stored as NULL) and optionally ``epoch`` (default:
+                the position in the list).
+            status: ``"done"``, ``"diverged"`` or ``"failed"`` (with ``error``).
+            diverged_step: the optimizer step at which a diverged run was frozen.
+            wall_s: seconds the run took.
+            diagnostics: ``(step, layer, metric, value)`` tuples or mappings with those keys;
+                consumed inside the transaction, so a generator that raises stores nothing.
+            replace: overwrite a stored run with the same key (a ``failed`` one is always
+                replaced).
+
+        Raises:
+            ActlabError: malformed input, or the run is already stored (and not ``replace``).
+                Nothing is written then.
+        """
+        if status not in STATUSES:
+            raise ActlabError(f"run status {status!r} is not one of {STATUSES}")
+        row = (
+            key,
+            canonical_json(dict(config)),
+            None if seed is None else int(seed),
+            status,
+            None if diverged_step is None else int(diverged_step),
+            None if wall_s is None else float(wall_s),
+            error,
+            time.time(),
+        )
+        epochs = [_metric_row(key, i, m) for i, m in enumerate(metrics)]
+        with _unique(key), _transaction(self._conn) as conn:
+            stored = conn.execute("SELECT status FROM runs WHERE key = ?", (key,)).fetchone()
+            if stored is not None:
+                if not replace and stored[0] != "failed":
+                    raise ActlabError(f"run {key} is already stored (status {stored[0]})")
+                conn.execute("DELETE FROM runs WHERE key = ?", (key,))
+            conn.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
+            conn.executemany(f"INSERT INTO metrics VALUES ({', '.join('?' * 6)})", epochs)
+            conn.executemany(
+                "INSERT INTO diagnostics VALUES (?, ?, ?, ?, ?)",
+                (_diagnostic_row(key, d) for d in diagnostics),
+            )
+
+    def add_diagnostics(self, key: str, rows: Iterable[Sequence[Any] | Mapping[str, Any]]) -> None:
+        """Add diagnostics to a stored run, all in one transaction (all or nothing)."""
+        with _unique(key), _transaction(self._conn) as conn:
+            if conn.execute("SELECT 1 FROM runs WHERE key = ?", (key,)).fetchone() is None:
+                raise ActlabError(f"no stored run {key}")
+            conn.executemany(
+                "INSERT INTO diagnostics VALUES (?, ?, ?, ?, ?)",
+                (_diagnostic_row(key, d) for d in rows),
+            )
+
+    def completed(self) -> set[str]:
+        """Keys of all stored runs (done, diverged or failed)."""
+        return {k for (k,) in self._conn.execute("SELECT key FROM runs")}
+
+    def pending(self, keys: Iterable[str], *, retry_failed: bool = False) -> list[str]:
+        """``keys`` (in order, without repeats) that still have to run."""
+        query = "SELECT key FROM runs" + (" WHERE status != 'failed'" if retry_failed else "")
+        done = {k for (k,) in self._conn.execute(query)}
+        return [k for k in dict.fromkeys(keys) if k not in done]
+
+    def runs(self, *, status: str | None = None) -> list[RunRecord]:
+        """Stored runs in the order they finished (optionally only those with ``status``)."""
+        query, args = "SELECT * FROM runs", ()
+        if status is not None:
+            query, args = query + " WHERE status = ?", (status,)
+        rows = self._conn.execute(query + " ORDER BY rowid", args).fetchall()
+        return [RunRecord(r[0], json.loads(r[1]), *r[2:]) for r in rows]
+
+    def metrics(self, key: str | None = None) -> list[dict[str, Any]]:
+        """Per-epoch rows ``{"run", "epoch", "train_loss", ...}`` (NULL metrics are ``None``)."""
+        return self._select("metrics", "run, epoch", key)
+
+    def diagnostics(
+        self, key: str | None = None, *, metric: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Diagnostic rows ``{"run", "step", "layer", "metric", "value"}``."""
+        rows = self._select("diagnostics", "run, step, layer, metric", key)
+        return [r for r in rows if metric is None or r["metric"] == metric]
+
+    def __len__(self) -> int:
+        return self._conn.execute("SELECT count(*) FROM runs").fetchone()[0]
+
+    def export_csv(self, directory: str | os.PathLike) -> dict[str, Path]:
+        """Write ``runs.csv`` (config flattened to ``config.*`` columns), ``metrics.csv`` and
+        ``diagnostics.csv`` into ``directory``; return their paths by table name."""
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        runs = []
+        for r in self.runs():
+            row = {k: v for k, v in vars(r).items() if k != "config"}
+            row.update({f"config.{k}": v for k, v in _flatten(r.config).items()})
+            runs.append(row)
+        run_columns = [f for f in RunRecord.__dataclass_fields__ if f != "config"]
+        tables = {
+            "runs": (runs, run_columns),
+            "metrics": (self.metrics(), ["run", "epoch", *METRICS]),
+            "diagnostics": (self.diagnostics(), ["run", "step", "layer", "metric", "value"]),
+        }
+        return {
+            name: _write_csv(out / f"{name}.csv", rows, columns)
+            for name, (rows, columns) in tables.items()
+        }
+
+    def _select(self, table: str, order: str, key: str | None) -> list[dict[str, Any]]:
+        where, args = ("WHERE run = ?", (key,)) if key is not None else ("", ())
+        cursor = self._conn.execute(f"SELECT * FROM {table} {where} ORDER BY {order}", args)
+        names = [c[0] for c in cursor.description]
+        return [dict(zip(names, row)) for row in cursor]
+
+
+@contextlib.contextmanager
+def _transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception (even KeyboardInterrupt)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+@contextlib.contextmanager
+def _unique(key: str) -> Iterator[None]:
+    """A repeated epoch or diagnostic (already rolled back) is bad input, not a crash."""
+    try:
+        yield
+    except sqlite3.IntegrityError as e:
+        raise ActlabError(
+            f"run {key} not stored: {e} (an epoch or diagnostic given twice?)"
+        ) from None
+
+
+def _claim(conn: sqlite3.Connection, out: Path, text: str, force: bool) -> None:
+    """Create the schema and record the study, or check that the stored study is this one."""
+    for statement in SCHEMA.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+    meta = dict(conn.execute("SELECT key, value FROM meta"))
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    if meta and meta.get("schema") != str(SCHEMA_VERSION):
+        raise ActlabError(
+            f"{out / FILENAME} has store schema {meta.get('schema')}; this actlab writes "
+            f"schema {SCHEMA_VERSION}; use another output directory"
+        )
+    if meta.get("study_hash") not in (None, digest):
+        if not force:
+            n = conn.execute("SELECT count(*) FROM runs").fetchone()[0]
+            raise ActlabError(
+                f"{out} holds a different study ({n} runs stored); use another output "
+                "directory, or --force (force=True) to discard it and start over"
+            )
+        conn.execute("DELETE FROM runs")  # cascades to metrics and diagnostics
+    values = {"schema": str(SCHEMA_VERSION), "study": text, "study_hash": digest}
+    conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", values.items())
+
+
+def _number(value: Any, what: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ActlabError(f"{what}={value!r} is not a number")
+    value = float(value)
+    return None if math.isnan(value) else value
+
+
+def _metric_row(key: str, index: int, m: Mapping[str, Any]) -> tuple[Any, ...]:
+    unknown = set(m) - {"epoch", *METRICS}
+    if unknown:
+        raise ActlabError(
+            f"unknown metric {sorted(unknown)[0]!r} for run {key}; expected epoch or one of "
+            f"{', '.join(METRICS)} (other values belong in diagnostics)"
+        )
+    epoch = m.get("epoch", index)
+    if isinstance(epoch, bool) or not isinstance(epoch, numbers.Integral):
+        raise ActlabError(f"epoch={epoch!r} is not an integer (run {key})")
+    return (key, int(epoch), *(_number(m.get(name), name) for name in METRICS))
+
+
+def _diagnostic_row(key: str, d: Sequence[Any] | Mapping[str, Any]) -> tuple[Any, ...]:
+    if isinstance(d, Mapping):
+        d = tuple(d.get(k) for k in ("step", "layer", "metric", "value"))
+    if len(d) != 4:
+        raise ActlabError(f"a diagnostic is (step, layer, metric, value), got {d!r}")
+    step, layer, metric, value = d
+    if isinstance(step, bool) or not isinstance(step, numbers.Integral):
+        raise ActlabError(f"diagnostic step={step!r} is not an integer (run {key})")
+    return (key, int(step), str(layer), str(metric), _number(value, str(metric)))
+
+
+def _flatten(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for k, v in config.items():
+        if isinstance(v, Mapping):
+            flat.update(_flatten(v, f"{prefix}{k}."))
+        else:
+            flat[f"{prefix}{k}"] = canonical_json(v) if isinstance(v, list) else v
+    return flat
+
+
+def _write_csv(path: Path, rows: list[dict[str, Any]], columns: list[str]) -> Path:
+    columns = list(dict.fromkeys([*columns, *(k for row in rows for k in row)]))
+    part = path.with_name(path.name + ".part")
+    with open(part, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(part, path)
+    return path
