@@ -6,6 +6,7 @@ import importlib
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from actlab._registry import Registry, closest
@@ -18,6 +19,7 @@ CATALOGS: dict[str, str] = {
     "losses": "actlab.losses:LOSSES",
     "initializers": "actlab.init:INITIALIZERS",
     "datasets": "actlab.data:DATASETS",
+    "models": "actlab.models:MODELS",
 }
 
 
@@ -58,5 +60,5 @@ def list_command(
     for column in ("name", "formula", "defaults", "reference"):
         table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*(escape(cell) for cell in row))
     Console(width=max(Console().width, 160)).print(table)

@@ -16,6 +16,8 @@ from pathlib import Path
 # page file -> module with render(docs_dir) -> str. One line per catalog.
 PAGES: dict[str, str] = {
     "activations.md": "actlab.report.docs_activations",
+    "losses.md": "actlab.report.docs_losses",
+    "initializers.md": "actlab.report.docs_initializers",
 }
 
 
