@@ -22,3 +22,11 @@ def test_ci_runs_exactly_the_readme_test_command():
     assert len(test_lines) == 1, "the README must show one test command"
     command = test_lines[0].removeprefix("python3 -m pip install torch==2.13.0 && ").strip()
     assert command in (ROOT / ".ci" / "run").read_text()
+
+
+def test_readme_python_examples_run():
+    readme = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.S)
+    assert blocks
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), {})
