@@ -16,6 +16,7 @@ from actlab.cli._common import fail, friendly
 # catalog -> "module:REGISTRY"; later catalogs add one line each.
 CATALOGS: dict[str, str] = {
     "activations": "actlab.activations:ACTIVATIONS",
+    "optimizers": "actlab.optim:OPTIMIZERS",
     "losses": "actlab.losses:LOSSES",
     "initializers": "actlab.init:INITIALIZERS",
     "datasets": "actlab.data:DATASETS",

@@ -16,6 +16,7 @@ from pathlib import Path
 # page file -> module with render(docs_dir) -> str. One line per catalog.
 PAGES: dict[str, str] = {
     "activations.md": "actlab.report.docs_activations",
+    "optimizers.md": "actlab.report.docs_optimizers",
     "losses.md": "actlab.report.docs_losses",
     "initializers.md": "actlab.report.docs_initializers",
 }
