@@ -1,5 +1,4 @@
-"""docs/activations.md, generated from the activation registry (``python -m actlab.report.docs``).
-"""
+"""docs/activations.md, generated from the activation registry by actlab.report.docs."""
 
 from __future__ import annotations
 
@@ -7,6 +6,8 @@ from pathlib import Path
 
 from actlab.activations import ACTIVATIONS
 from actlab.activations.properties import compute
+from actlab.report._markdown import cell as _cell
+from actlab.report._markdown import params_line as _params
 from actlab.report.activation_plot import Curve, plot_activations
 
 HEADER = """# Activation functions
@@ -26,20 +27,6 @@ The gain is `1/sqrt(E[f(z)^2])` for z ~ N(0, 1): the weight scale that keeps the
 of pre-activations constant from layer to layer (sqrt(2) for ReLU). It is the scale the `auto`
 initializer uses, and it differs from `torch.nn.init.calculate_gain`'s hand-picked values.
 """
-
-
-def _params(info) -> str:
-    if not info.params:
-        return "none"
-    return "; ".join(
-        f"`{p.name}` = {p.default!r} in {p.range_text()}" + (f" ({p.doc})" if p.doc else "")
-        for p in info.params
-    )
-
-
-def _cell(text: str) -> str:
-    """Table-safe: a '|' inside a cell (|x|, |f'|) would end the cell."""
-    return text.replace("|", r"\vert ")
 
 
 def render(docs_dir: Path, *, figures: bool = True) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from actlab.init import INITIALIZERS
+from actlab.report._markdown import params_line as _params
 
 HEADER = """# Weight initializers
 
@@ -41,15 +42,6 @@ What the variance does to a deep network -- vanishing or exploding signals and g
 critical variance between them -- is measured against mean-field theory by
 `actlab depth-probe --activation relu --init xavier_normal --init he_normal --depth 30`.
 """
-
-
-def _params(info) -> str:
-    if not info.params:
-        return "none"
-    return "; ".join(
-        f"`{p.name}` = {p.default!r} in {p.range_text()}" + (f" ({p.doc})" if p.doc else "")
-        for p in info.params
-    )
 
 
 def _variance(info, fan_in: int = 512, fan_out: int = 256) -> str:

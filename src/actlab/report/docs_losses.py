@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from actlab.losses import LOSSES
+from actlab.report._markdown import cell as _cell
+from actlab.report._markdown import params_line as _params
 from actlab.report.loss_plot import MARGIN_LOSSES, plot_margin_losses
 
 HEADER = """# Loss functions
@@ -50,20 +52,6 @@ loss also punishes margins that are *too* large (t > 1).
 
 `actlab plot-loss --out margin.png` draws it.
 """
-
-
-def _params(info) -> str:
-    if not info.params:
-        return "none"
-    return "; ".join(
-        f"`{p.name}` = {p.default!r} in {p.range_text()}" + (f" ({p.doc})" if p.doc else "")
-        for p in info.params
-    )
-
-
-def _cell(text: str) -> str:
-    """Table-safe: a '|' inside a cell (|s - y|) would end the cell."""
-    return text.replace("|", r"\vert ")
 
 
 TARGETS = {

@@ -7,6 +7,7 @@ from pathlib import Path
 from actlab.optim import CONVENTIONS, OPTIMIZERS
 from actlab.optim.race import DEFAULT_OPTIMIZERS, TUNE_GRID, RaceConfig, run
 from actlab.optim.surfaces import SURFACES
+from actlab.report._markdown import cell as _cell
 
 HEADER = """# Optimizers
 
@@ -76,10 +77,6 @@ INTROSPECTION = """## Introspection
   `rho_t`, `rectified` and rectification `r_t`, NAdam's momentum schedule `mu_t`, `mu_{t+1}` and
   their product, AdaGrad's learning-rate decay factor.
 """
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", r"\vert ")
 
 
 def _value(v) -> str:
