@@ -259,12 +259,10 @@ class Registry(Generic[InfoT]):
         if lowered in self._entries or lowered in self._aliases:
             return self.get(lowered)
         near = closest(key, [*self._entries, *self._aliases])
-        hint = f"; did you mean: {', '.join(near)}?" if near else ""
-        raise UnknownNameError(
-            f"unknown {self.kind} {name!r}{hint} (see 'actlab list {self.kind}s')"
-            if not hint
-            else f"unknown {self.kind} {name!r}{hint}"
+        hint = (
+            f"; did you mean: {', '.join(near)}?" if near else f" (see 'actlab list {self.kind}s')"
         )
+        raise UnknownNameError(f"unknown {self.kind} {name!r}{hint}")
 
     def names(self, *, aliases: bool = False) -> tuple[str, ...]:
         """Canonical names in registration order (and the aliases too, when asked)."""

@@ -12,6 +12,7 @@ import torch
 from torch import Tensor
 
 from actlab._numerics import normal_expectation
+from actlab.activations._autograd import activate
 from actlab.activations._core import ACTIVATIONS, ActivationInfo
 
 __all__ = ["Properties", "compute", "gain", "measure_relative_cost", "resolve"]
@@ -179,8 +180,8 @@ def compute(
         saturates=(_saturation(df, df_far[0], left=True), _saturation(df, df_far[1], left=False)),
         dead=_dead_intervals(x, df),
         smoothness=_smoothness(info, x, f, df, p),
-        f0=float(info.scalar(torch.zeros(1, dtype=torch.float64), **p)),
-        df0=float(info.derivative_of_scalar(torch.zeros(1, dtype=torch.float64), **p)),
+        f0=float(f[n]),  # x[n] is exactly 0
+        df0=float(df[n]),
         max_abs_df=float(torch.cat([df.abs(), df_far.abs()]).max()),
         gain=1 / rms if rms > 0 else math.inf,
         cost=measure_relative_cost(info, **p) if measure_cost else None,
@@ -269,8 +270,6 @@ def measure_relative_cost(
 
 
 def _time_once(info: ActivationInfo, x: Tensor, p: dict) -> float:
-    from actlab.activations._autograd import activate
-
     start = time.perf_counter()
     y = activate(x, info, **p)
     y.backward(torch.ones_like(y))

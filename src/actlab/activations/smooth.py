@@ -106,8 +106,9 @@ register(
 
 
 def hardswish(x: Tensor) -> Tensor:
-    """f(x) = x * relu6(x + 3) / 6: a piecewise-polynomial Swish without exp."""
-    return x * torch.clamp(x + 3, 0, 6) / 6
+    """f(x) = x * relu6(x + 3) / 6: a piecewise-polynomial Swish without exp (0 at -inf, where
+    the product alone would be -inf * 0)."""
+    return torch.where(x.isinf(), torch.clamp(x, min=0), x * torch.clamp(x + 3, 0, 6) / 6)
 
 
 register(
@@ -117,7 +118,7 @@ register(
     formula=r"f(x) = x\,\frac{\min(\max(x + 3, 0), 6)}{6}",
     derivative=r"f'(x) = \begin{cases} 0 & x \le -3 \\ \frac{2x + 3}{6} & -3 < x < 3 \\ 1 & x "
     r"\ge 3 \end{cases}",
-    fn=lambda x: torch.where(x.isinf(), torch.clamp(x, min=0), hardswish(x)),
+    fn=hardswish,
     df=lambda x: torch.where(
         x <= -3, torch.zeros_like(x), torch.where(x < 3, (2 * x + 3) / 6, torch.ones_like(x))
     ),
