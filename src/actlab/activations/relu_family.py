@@ -76,8 +76,9 @@ register(
 
 
 def _channel(weight: float | Tensor, x: Tensor) -> float | Tensor:
-    """A per-channel weight [C] viewed along dim 1 of x, as nn.PReLU does."""
-    if isinstance(weight, Tensor) and weight.numel() > 1 and x.dim() > 1:
+    """A per-channel weight [C] viewed along dim 1 of x, as nn.PReLU does; a weight of any other
+    shape (e.g. ``[K, 1, 1]``, one slope per stacked member) broadcasts as it is."""
+    if isinstance(weight, Tensor) and weight.dim() == 1 and weight.numel() > 1 and x.dim() > 1:
         return weight.reshape(1, -1, *([1] * (x.dim() - 2)))
     return weight
 

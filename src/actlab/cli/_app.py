@@ -19,7 +19,16 @@ app = typer.Typer(
 )
 
 # One module per command; importing a module registers its command(s) on `app`.
-COMMANDS = ("list_cmd", "inspect_cmd", "plot_cmd", "plot_loss_cmd", "depth_probe_cmd", "race_cmd")
+COMMANDS = (
+    "list_cmd",
+    "inspect_cmd",
+    "plot_cmd",
+    "plot_loss_cmd",
+    "depth_probe_cmd",
+    "race_cmd",
+    "compare_cmd",
+    "report_cmd",
+)
 
 
 def _version(value: bool) -> None:

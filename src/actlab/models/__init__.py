@@ -1,6 +1,7 @@
 """Model builders: a frozen :class:`ModelSpec` names a network by catalog names and sizes;
-:func:`build` makes the plain ``nn.Module`` with weights drawn from a seed; :class:`StackedMLP`
-holds K MLPs as stacked weights for the batched trainer.
+:func:`build` makes the plain ``nn.Module`` with weights drawn from a seed; :func:`stack` holds K
+of them for the batched trainer (:class:`StackedMLP`, :class:`StackedCNN1d` with stacked weights,
+:class:`ModuleStack` for anything else).
 
 >>> import torch
 >>> from actlab.models import MODELS, ModelSpec, build
@@ -20,16 +21,21 @@ from actlab.models import mlp  # noqa: F401
 from actlab.models import cnn  # noqa: F401
 from actlab.models._core import MODELS, NORMALIZATIONS, ModelInfo, ModelSpec, build
 from actlab.models.stacked import StackedMLP
+from actlab.models.stacked_cnn import StackedCNN1d
+from actlab.models.stacks import ModuleStack, stack
 
 __all__ = [
     "MODELS",
     "NORMALIZATIONS",
     "ModelInfo",
     "ModelSpec",
+    "ModuleStack",
+    "StackedCNN1d",
     "StackedMLP",
     "build",
     "get",
     "names",
+    "stack",
 ]
 
 get = MODELS.get

@@ -160,6 +160,25 @@ class StackedMLP(nn.Module):
                 plain.copy_(stacked)
         return model.train(self.training)
 
+    def parameter_members(self) -> list[tuple[nn.Parameter, Tensor]]:
+        """Every parameter with the member owning each of its rows (see :func:`member_rows`)."""
+        return member_rows(self, len(self))
+
+    def member_parameters(self, k: int) -> list[Tensor]:
+        """Views of member ``k``'s parameters, shaped and ordered as ``member(k).parameters()``
+        (weights ``[out, in]`` as ``nn.Linear`` holds them); writing to a view writes the stack."""
+        if not 0 <= k < len(self):
+            raise ActlabError(f"member {k} is out of range; this stack has {len(self)} members")
+        group, i = self.where[k]
+        out: list[Tensor] = []
+        for layer in range(self.spec.depth):
+            out += [self.weights[layer][k].T, self.biases[layer][k, 0]]
+            if self.layernorm:
+                out += [self.norm_weights[layer][k, 0], self.norm_biases[layer][k, 0]]
+            grouped = self.acts[layer].groups[group]
+            out += [getattr(grouped, key)[i].reshape(()) for key in grouped.learned]
+        return [*out, self.weights[-1][k].T, self.biases[-1][k, 0]]
+
     def _pairs(self, k: int, model: nn.Sequential) -> Iterator[tuple[Tensor, Tensor]]:
         """``(stacked view, plain tensor)`` for every parameter of member ``k``, in one order."""
         for layer in range(self.spec.depth):
@@ -194,6 +213,23 @@ class StackedMLP(nn.Module):
             f"StackedMLP: input of shape {tuple(x.shape)} is neither [B, *{shape}] nor "
             f"[{K}, B, *{shape}]"
         )
+
+
+def member_rows(stack: nn.Module, n_members: int) -> list[tuple[nn.Parameter, Tensor]]:
+    """``(parameter, members)`` for every parameter of ``stack``: ``members[r]`` is the member
+    that row ``r`` (along dim 0) belongs to. Stacked weights ``[K, ...]`` map row k to member k
+    (``arange(K)``); a learned activation parameter ``[n_group, 1, 1]`` maps its rows to the
+    group's members (:class:`_GroupActivation`'s ``index``)."""
+    grouped = {
+        id(p): m.index
+        for m in stack.modules()
+        if isinstance(m, _GroupActivation)
+        for p in m.parameters()
+    }
+    return [
+        (p, grouped.get(id(p), torch.arange(n_members, device=p.device)))
+        for p in stack.parameters()
+    ]
 
 
 def _block(model: nn.Sequential, layer: int) -> nn.Module:

@@ -1,10 +1,31 @@
 """Studies: a grid of runs, executed and stored so that a killed study resumes where it stopped.
 
-:class:`Store` keeps the resolved study and every finished run in ``OUT/study.db`` (SQLite).
+A :class:`Study` (built in Python, loaded from TOML with :func:`load_study`, or taken from
+:data:`PRESETS`) expands into :class:`RunConfig` s with :meth:`Study.runs`. :class:`Store` keeps
+the resolved study and every finished run in ``OUT/study.db`` (SQLite).
 """
 
 from __future__ import annotations
 
 from actlab.study.store import METRICS, STATUSES, RunRecord, Store, canonical_json, run_key
 
-__all__ = ["METRICS", "STATUSES", "RunRecord", "Store", "canonical_json", "run_key"]
+# isort: split
+from actlab.study.spec import AXES, RunConfig, Study, load_study
+
+# isort: split
+from actlab.study.presets import PRESETS, PresetInfo
+
+__all__ = [
+    "AXES",
+    "METRICS",
+    "PRESETS",
+    "STATUSES",
+    "PresetInfo",
+    "RunConfig",
+    "RunRecord",
+    "Store",
+    "Study",
+    "canonical_json",
+    "load_study",
+    "run_key",
+]

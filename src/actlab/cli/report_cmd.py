@@ -1,0 +1,39 @@
+"""``actlab report``: re-render a stored study's report and print its ranking."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from actlab.cli._app import app
+from actlab.cli._common import friendly
+from actlab.errors import ActlabError
+from actlab.report.study_report import report_study
+from actlab.study.store import Store
+
+EXPORTS = ("csv",)
+
+
+@app.command("report")
+@friendly
+def report_command(
+    out: Path = typer.Argument(..., help="A study's output directory (holds study.db)."),
+    export: str | None = typer.Option(
+        None, "--export", help="Also write runs.csv, metrics.csv and diagnostics.csv: csv."
+    ),
+) -> None:
+    """Rank a stored study's variants (mean ± 95% CI over seeds) and write report.html with its
+    figures into OUT. Example: actlab report out/relu-vs-gelu --export csv
+    """
+    if export is not None and export.lower() not in EXPORTS:
+        raise ActlabError(f"--export {export!r}: the only export format is {', '.join(EXPORTS)}")
+    if not out.is_dir():
+        raise ActlabError(f"{out} {'is not a directory' if out.exists() else 'does not exist'}")
+    console = Console(width=140)
+    with Store.open(out) as store:
+        report_study(store, out, console)
+        if export is not None:
+            for path in store.export_csv(out).values():
+                console.print(f"wrote {path}", markup=False, highlight=False)

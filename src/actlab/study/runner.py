@@ -1,0 +1,207 @@
+"""Running a study: its grid, trained in stacks by the batched trainer, stored run by run.
+
+:func:`run_study` expands the study into runs (:meth:`Study.runs`), skips those the store already
+holds, groups the rest into *units* -- runs that share everything but activation, optimizer,
+initializer, loss and seed (``RunConfig.stack_key``), at most ``max_members`` at a time -- and
+trains each unit as one stack (:func:`actlab.train.train`). Each run of a finished unit is then
+written to ``OUT/study.db`` in its own transaction, so a study killed at any moment resumes, when
+the same command is run again, with every finished run kept and nothing duplicated.
+
+Everything that can be checked before training is checked before the store is touched: names and
+values (by :class:`Study`), that the model fits the data, that the device exists. A run's
+recorded ``wall_s`` is its unit's wall time divided by the unit's size (the cost per run).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from actlab.data import Dataset, load
+from actlab.errors import ActlabError
+from actlab.study.spec import RunConfig, Study
+from actlab.study.store import Store
+from actlab.train import Member, train
+
+__all__ = ["DATA_SEED", "MAX_MEMBERS", "Plan", "plan", "run_study"]
+
+MAX_MEMBERS = 64
+DATA_SEED = 0  # the dataset's own seed (sampling, split) is fixed for a study; runs vary by seed
+
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a study will do: its data, all its runs, and the units of the runs still to do."""
+
+    study: Study
+    data: Dataset
+    runs: tuple[RunConfig, ...]
+    units: tuple[tuple[RunConfig, ...], ...]
+
+    @property
+    def pending(self) -> int:
+        return sum(len(u) for u in self.units)
+
+    def steps(self, unit: Sequence[RunConfig]) -> int:
+        """Optimizer steps each member of ``unit`` takes."""
+        run = unit[0]
+        n = len(self.data.x_train)
+        per_epoch = 1 if run.batch_size is None else -(-n // min(run.batch_size, n))
+        return run.epochs * per_epoch
+
+    @property
+    def member_steps(self) -> int:
+        """Total work left, in member-steps (for a progress bar)."""
+        return sum(len(u) * self.steps(u) for u in self.units)
+
+
+def load_data(study: Study, device: str | torch.device = "cpu") -> Dataset:
+    """The study's dataset, on ``device``."""
+    return load(study.dataset, seed=DATA_SEED, device=device, **dict(study.dataset_params))
+
+
+def plan(
+    study: Study,
+    store: Store | None = None,
+    *,
+    data: Dataset | None = None,
+    device: str | torch.device = "cpu",
+    max_members: int = MAX_MEMBERS,
+) -> Plan:
+    """Check the study against its data and split the runs not yet in ``store`` into units."""
+    if max_members < 1:
+        raise ActlabError(f"max_members={max_members} must be at least 1")
+    data = load_data(study, device) if data is None else data
+    runs = tuple(study.runs())
+    for run in runs:
+        run.model_spec(data)  # raises on a model that does not fit the data
+    todo = list(dict.fromkeys(runs))
+    if store is not None:  # failed runs are tried again
+        left = set(store.pending([r.key for r in todo], retry_failed=True))
+        todo = [r for r in todo if r.key in left]
+    stacks: dict[tuple, list[RunConfig]] = {}
+    for run in todo:
+        stacks.setdefault(run.stack_key, []).append(run)
+    units = tuple(
+        tuple(group[i : i + max_members])
+        for group in stacks.values()
+        for i in range(0, len(group), max_members)
+    )
+    return Plan(study, data, runs, units)
+
+
+def check_device(device: str) -> torch.device:
+    """``device`` as a torch device, refused in one line when this machine does not have it."""
+    try:
+        dev = torch.device(device)
+    except RuntimeError as e:
+        raise ActlabError(f"device {device!r} is not a torch device ({e})") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ActlabError(f"device {device!r}: CUDA is not available on this machine")
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise ActlabError(f"device {device!r}: MPS is not available on this machine")
+    return dev
+
+
+def run_study(
+    study: Study,
+    out: str | os.PathLike,
+    *,
+    device: str = "cpu",
+    force: bool = False,
+    max_members: int = MAX_MEMBERS,
+    progress: Callable[[Plan], Any] | None = None,
+) -> Store:
+    """Run what is left of ``study`` into ``out/study.db`` and return the (open) store.
+
+    Args:
+        study: the study.
+        out: its output directory; one holding a different study is refused unless ``force``.
+        device: where to train (``"cpu"``, ``"cuda"``, ...).
+        force: replace a store holding a different study (its runs are discarded).
+        max_members: most runs trained together in one stack.
+        progress: ``progress(plan)`` returns a context manager yielding an ``advance(n)``
+            callable (a progress bar); ``None`` for none.
+
+    Raises:
+        ActlabError: bad input, found before anything is stored.
+    """
+    dev = check_device(device)
+    data = load_data(study, dev)
+    plan(study, data=data, max_members=max_members)  # check everything before opening the store
+    store = Store.open(out, study.to_dict(), force=force)
+    try:
+        work = plan(study, store, data=data, max_members=max_members)
+        with _progress(progress, work) as advance:
+            for unit in work.units:
+                _run_unit(store, work, unit, dev, advance)
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
+def _run_unit(store: Store, work: Plan, unit: Sequence[RunConfig], device, advance) -> None:
+    first = unit[0]
+    members = [
+        Member(
+            spec=r.model_spec(work.data),
+            seed=r.seed,
+            optimizer=r.optimizer,
+            optimizer_params=dict(r.optimizer_params),
+            loss=r.loss,
+            loss_params=dict(r.loss_params),
+        )
+        for r in unit
+    ]
+    try:
+        result = train(
+            work.data,
+            members,
+            epochs=first.epochs,
+            batch_size=first.batch_size,
+            dtype=getattr(torch, first.dtype),
+            device=device,
+            on_step=advance,
+        )
+    except (RuntimeError, FloatingPointError, MemoryError) as e:
+        message = f"{type(e).__name__}: {e}".splitlines()[0]
+        for run in unit:
+            store.complete_run(
+                run.key, run.to_dict(), seed=run.seed, metrics=[], status="failed", error=message
+            )
+        advance(len(unit) * work.steps(unit))
+        return
+    per_run = result.wall_s / len(unit)
+    for run, member in zip(unit, result.members, strict=True):
+        store.complete_run(
+            run.key,
+            run.to_dict(),
+            seed=run.seed,
+            metrics=member.metrics,
+            status=member.status,
+            diverged_step=member.diverged_step,
+            wall_s=per_run,
+        )
+
+
+class _progress:
+    """The caller's progress bar around the study, or a no-op."""
+
+    def __init__(self, factory, work: Plan) -> None:
+        self.factory, self.work, self.cm = factory, work, None
+
+    def __enter__(self) -> Progress:
+        if self.factory is None:
+            return lambda n: None
+        self.cm = self.factory(self.work)
+        return self.cm.__enter__()
+
+    def __exit__(self, *exc: object) -> Iterator[None] | None:
+        return None if self.cm is None else self.cm.__exit__(*exc)

@@ -1,0 +1,331 @@
+"""The study specification: a grid of training runs, as one frozen, canonical :class:`Study`.
+
+A study fixes the data, the architecture and the schedule, and crosses lists of activations,
+optimizers (and learning rates), initializers and losses with a list of seeds. Every name goes
+through its catalog on construction (aliases become canonical names, parameters are validated),
+so two studies that mean the same grid compare equal and store the same :meth:`Study.to_dict`.
+
+Example::
+
+    >>> s = Study(activations=["relu", "swish"], optimizers=["sgd", "adam"],
+    ...           lrs={"sgd": 0.1}, seeds=2, epochs=5)
+    >>> s.activations, len(s.runs()), s.varying()
+    (('relu', 'silu'), 8, ('activation', 'optimizer', 'lr'))
+    >>> s.runs()[0].label(s.varying())
+    'relu · sgd lr=0.1'
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+from actlab._registry import closest
+from actlab.activations import ACTIVATIONS
+from actlab.errors import ActlabError, ParameterError
+from actlab.init import INITIALIZERS
+from actlab.losses import LOSSES
+from actlab.optim import OPTIMIZERS
+from actlab.study import _fields as F
+from actlab.study import loading
+from actlab.study.run_config import AXES, STACK_FIELDS, RunConfig
+
+__all__ = ["AXES", "RunConfig", "Study", "load_study"]
+
+PerName = tuple[tuple[str, F.Pairs], ...]
+_PER_NAME = ("activation_params", "optimizer_params", "init_params", "loss_params")
+
+
+@dataclass(frozen=True)
+class Study:
+    """A grid of training runs: activation x optimizer x lr x init x loss x seed.
+
+    Attributes:
+        name: a label for reports.
+        dataset, dataset_params: a :data:`actlab.data.DATASETS` name and the parameters given.
+        model, depth, width, normalization, dropout, residual: the architecture, shared by every
+            run (``None`` depth/width: the model's defaults, resolved in each :class:`RunConfig`).
+        activations: the activations compared; ``activation_params`` maps some of them to their
+            parameters, e.g. ``{"leaky_relu": {"negative_slope": 0.1}}``.
+        optimizers: the optimizers compared; ``optimizer_params`` maps some of them to their
+            hyperparameters (not ``lr``).
+        lr: learning rates crossed with every optimizer; ``None`` uses ``lrs``.
+        lrs: one learning rate per optimizer (used when ``lr`` is ``None``); optimizers missing
+            here get their catalog default.
+        inits, init_params: initializers compared, and parameters for some of them.
+        losses, loss_params: losses compared (``None``: cross-entropy for classification data,
+            squared error for regression), and parameters for some of them.
+        seeds: the seeds each variant is run with (an integer ``n`` means ``0..n-1``).
+        epochs, batch_size, dtype: the schedule; ``batch_size`` ``None`` (or ``"full"``) is
+            full-batch training.
+        target: a test accuracy in (0, 1] for "epochs to target" in reports (``None``: the report
+            chooses).
+        diagnostics: record per-layer diagnostics during training.
+
+    Lists keep their order (it is the grid's order); mappings are stored as sorted pairs. Bad
+    input raises :class:`~actlab.errors.ActlabError` with one line naming the key.
+    """
+
+    name: str = "study"
+    dataset: str = "mnist1d"
+    dataset_params: F.Pairs = ()
+    model: str = "mlp"
+    depth: int | None = None
+    width: int | None = None
+    normalization: str = "none"
+    dropout: float = 0.0
+    residual: bool = False
+    activations: tuple[str, ...] = ("relu",)
+    activation_params: PerName = ()
+    optimizers: tuple[str, ...] = ("adam",)
+    lr: tuple[float, ...] | None = None
+    lrs: tuple[tuple[str, float], ...] = ()
+    optimizer_params: PerName = ()
+    inits: tuple[str, ...] = ("auto",)
+    init_params: PerName = ()
+    losses: tuple[str, ...] | None = None
+    loss_params: PerName = ()
+    seeds: tuple[int, ...] = (0, 1, 2)
+    epochs: int = 10
+    batch_size: int | None = 100
+    dtype: str = "float32"
+    target: float | None = None
+    diagnostics: bool = False
+
+    def __post_init__(self) -> None:
+        set_ = self._set
+        with F.at("name"):
+            set_(name=F.text("name", self.name))
+        data, dataset_params = F.dataset(self.dataset, self.dataset_params)
+        set_(dataset=data.name, dataset_params=dataset_params)
+        given = {k: getattr(self, k) for k in F.MODEL_OPTIONS}
+        model, options = F.model(self.model, given)
+        set_(model=model, **{k: None if given[k] is None else options[k] for k in given})
+        self._set_names_and_params(data)
+        for key, check in (
+            ("seeds", F.seeds),
+            ("epochs", lambda v: F.integer("epochs", v, low=1)),
+            ("batch_size", F.batch_size),
+            ("dtype", lambda v: F.choice("dtype", v, F.DTYPES)),
+            ("target", lambda v: v if v is None else F.number("target", v, positive=True, high=1)),
+            ("diagnostics", lambda v: F.boolean("diagnostics", v)),
+        ):
+            with F.at(key, value=getattr(self, key)):
+                set_(**{key: check(getattr(self, key))})
+
+    def _set(self, **values: Any) -> None:
+        for k, v in values.items():
+            object.__setattr__(self, k, v)
+
+    def _set_names_and_params(self, data: Any) -> None:
+        set_ = self._set
+        acts = F.names("activations", self.activations, ACTIVATIONS)
+        act_params = {}
+        for name, (given, params) in _per_name(self, "activation_params", acts).items():
+            F.activation(name, params, "activation_params", given)
+            act_params[name] = F.given(ACTIVATIONS.get(name), params)
+        set_(activations=acts, activation_params=_nested(act_params))
+
+        opts = F.names("optimizers", self.optimizers, OPTIMIZERS)
+        opt_params = {}
+        for name, (given, params) in _per_name(self, "optimizer_params", opts).items():
+            if "lr" in params:
+                with F.at("optimizer_params", given, "lr"):
+                    raise ParameterError(
+                        f"optimizer_params.{given}: set learning rates with 'lrs' (one per "
+                        "optimizer) or 'lr' (crossed with every optimizer)"
+                    )
+            F.optimizer(name, params, "optimizer_params", given)
+            opt_params[name] = F.given(OPTIMIZERS.get(name), params)
+        set_(optimizers=opts, optimizer_params=_nested(opt_params))
+        self._set_learning_rates()
+
+        inits = F.names("inits", self.inits, INITIALIZERS)
+        init_params = {}
+        for name, (given, params) in _per_name(self, "init_params", inits).items():
+            for act in acts:
+                a_params = dict(act_params.get(act, ()))
+                F.initializer(name, params, act, a_params, "init_params", given)
+            init_params[name] = F.given(INITIALIZERS.get(name), params)
+        set_(inits=inits, init_params=_nested(init_params))
+
+        if self.losses is not None:
+            losses = F.names("losses", self.losses, LOSSES)
+            for name, given in zip(losses, _given_names(self.losses)):
+                with F.at("losses", value=given):
+                    F.loss(name, {}, data)
+        else:
+            losses = (F.default_loss(data),)
+        loss_params = {}
+        for name, (given, params) in _per_name(self, "loss_params", losses).items():
+            F.loss(name, params, data, "loss_params", given)
+            loss_params[name] = F.given(LOSSES.get(name), params)
+        set_(losses=None if self.losses is None else losses, loss_params=_nested(loss_params))
+
+    def _set_learning_rates(self) -> None:
+        if self.lr is not None and self.lrs:
+            with F.at("lrs"):
+                raise ParameterError(
+                    "give either 'lr' (crossed with every optimizer) or 'lrs' (one per optimizer)"
+                )
+        lrs = {}
+        for name, (given, value) in _per_name(self, "lrs", self.optimizers).items():
+            with F.at("lrs", given, value=value):
+                lrs[name] = self._valid_lr(name, value, f"lrs.{given}")
+        if self.lr is not None:
+            with F.at("lr", value=self.lr):
+                values = self.lr if isinstance(self.lr, (list, tuple)) else [self.lr]
+                if not values:
+                    raise ParameterError("lr is empty; give at least one learning rate")
+                lr = tuple(F.number("lr", v, positive=True) for v in values)
+                if len(set(lr)) != len(lr):
+                    raise ParameterError(f"lr={list(lr)} repeats a learning rate")
+                for name in self.optimizers:
+                    for v in lr:
+                        self._valid_lr(name, v, "lr")
+            self._set(lr=lr)
+        self._set(lrs=tuple(sorted(lrs.items())))
+
+    def _valid_lr(self, optimizer: str, value: Any, key: str) -> float:
+        value = F.number(key, value, positive=True)
+        return OPTIMIZERS.get(optimizer).param("lr").validate(value, optimizer)
+
+    # ---- the grid ------------------------------------------------------------------------
+
+    @property
+    def resolved_losses(self) -> tuple[str, ...]:
+        """The losses the grid uses (``losses``, or the dataset's default)."""
+        if self.losses is not None:
+            return self.losses
+        return (F.default_loss(F.dataset(self.dataset, ())[0]),)
+
+    def learning_rates(self, optimizer: str) -> tuple[float, ...]:
+        """The learning rates ``optimizer`` runs with: ``lr``, else ``lrs``, else its default."""
+        name = OPTIMIZERS.canonical(optimizer)
+        if self.lr is not None:
+            return self.lr
+        if name in dict(self.lrs):
+            return (dict(self.lrs)[name],)
+        params = dict(dict(self.optimizer_params).get(name, ()))
+        return (OPTIMIZERS.get(name).resolve(params)["lr"],)
+
+    def runs(self) -> list[RunConfig]:
+        """Every run of the grid: activation x optimizer x lr x init x loss x seed, in the order
+        given, seed innermost."""
+        shared = {k: getattr(self, k) for k in STACK_FIELDS}
+        per = {k: dict(getattr(self, k)) for k in _PER_NAME}
+        out = []
+        for act in self.activations:
+            for opt in self.optimizers:
+                for lr in self.learning_rates(opt):
+                    for init in self.inits:
+                        for loss in self.resolved_losses:
+                            for seed in self.seeds:
+                                out.append(
+                                    RunConfig(
+                                        **shared,
+                                        activation=act,
+                                        activation_params=per["activation_params"].get(act, ()),
+                                        optimizer=opt,
+                                        optimizer_params=(
+                                            *per["optimizer_params"].get(opt, ()),
+                                            ("lr", lr),
+                                        ),
+                                        init=init,
+                                        init_params=per["init_params"].get(init, ()),
+                                        loss=loss,
+                                        loss_params=per["loss_params"].get(loss, ()),
+                                        seed=seed,
+                                    )
+                                )
+        return out
+
+    def varying(self) -> tuple[str, ...]:
+        """The axes with more than one value (among :data:`AXES`; the seed is not an axis)."""
+        counts = {
+            "activation": len(self.activations),
+            "optimizer": len(self.optimizers),
+            "lr": len({lr for o in self.optimizers for lr in self.learning_rates(o)}),
+            "init": len(self.inits),
+            "loss": len(self.resolved_losses),
+        }
+        return tuple(axis for axis in AXES if counts[axis] > 1)
+
+    # ---- conversion ----------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved study as JSON-able data (what the store keeps);
+        ``Study.from_dict(s.to_dict()) == s``."""
+        out = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in _PER_NAME:
+                value = {name: F.as_dict(p) for name, p in value}
+            elif f.name in ("dataset_params", "lrs"):
+                value = F.as_dict(value)
+            out[f.name] = F.thaw(value)
+        return out
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any], *, source: str = "") -> Study:
+        """A study from a mapping of its fields (a parsed TOML file, a stored :meth:`to_dict`).
+
+        ``seeds`` may be a count and ``batch_size`` ``"full"``; unknown keys are an error that
+        names the closest valid ones. ``source`` (a file name) prefixes error messages.
+        """
+        try:
+            d = F.mapping("study", d, "a mapping of study fields")
+            valid = [f.name for f in fields(cls)]
+            for key in d:
+                if key not in valid:
+                    near = closest(key, valid)
+                    hint = f"; did you mean: {', '.join(near)}?" if near else ""
+                    with F.at(key):
+                        raise ActlabError(f"unknown study key {key!r}{hint}")
+            return cls(**d)
+        except ActlabError as e:
+            if not source:
+                raise
+            raise loading.retitled(e, f"{source}: {e}") from None
+
+    def replace(self, **changes: Any) -> Study:
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+
+def load_study(path: str | os.PathLike) -> Study:
+    """The study in a TOML file (format: ``examples/*.toml``).
+
+    Errors name the file and, where the key can be found, the line: ``study.toml:7: unknown
+    activation 'relux'; did you mean: relu?``; malformed TOML gives ``FILE:LINE:COLUMN: problem``.
+    """
+    data, relocate = loading.read_toml(path)
+    try:
+        return Study.from_dict(data)
+    except ActlabError as e:
+        raise relocate(e) from None
+
+
+_CATALOGS = {
+    "activation_params": (ACTIVATIONS, "activations"),
+    "optimizer_params": (OPTIMIZERS, "optimizers"),
+    "lrs": (OPTIMIZERS, "optimizers"),
+    "init_params": (INITIALIZERS, "inits"),
+    "loss_params": (LOSSES, "losses"),
+}
+
+
+def _per_name(study: Study, key: str, listed: tuple[str, ...]) -> dict[str, tuple[str, Any]]:
+    registry, list_key = _CATALOGS[key]
+    return F.per_name(key, getattr(study, key), registry, listed, list_key, tables=key != "lrs")
+
+
+def _nested(per: Mapping[str, F.Pairs]) -> PerName:
+    return tuple(sorted((name, p) for name, p in per.items() if p))
+
+
+def _given_names(value: Any) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)

@@ -1,0 +1,269 @@
+"""The batched trainer: K variants of one architecture trained at once, as one stacked model.
+
+Each member is a :class:`Member` -- a :class:`~actlab.models.ModelSpec` (activation, initializer,
+...), a seed, an optimizer with its hyperparameters and a loss. All members share the data, the
+architecture's sizes, the batch size and the number of epochs; :func:`actlab.models.stack` holds
+them as stacked weights, one forward and one backward serve all K, and a
+:class:`~actlab.train.stacked_optim.StackedOptimizer` steps each member's rows with its own rule.
+The K members' mean losses are *summed* before ``backward()``: member k's parameters feed only
+member k's loss, so each gradient is exactly that member's own.
+
+Member k, alone, is this loop on the plain model ``build(spec, seed=seed)`` (the test suite runs
+it and compares):
+
+    order = torch.Generator().manual_seed(seed)
+    for epoch in range(epochs):
+        for batch in torch.randperm(n_train, generator=order).split(batch_size):
+            loss(model(x_train[batch]), y_train[batch], name).backward()
+            opt.step(); opt.zero_grad()           # opt = actlab.optim.create(name, ..., **hparams)
+
+``batch_size=None`` is full-batch gradient descent (every step sees the training set in order),
+``1`` is stochastic gradient descent, ``N`` mini-batch.
+
+Divergence: when a member's loss, or any of its gradients, is NaN or infinite at some step, the
+member is marked diverged at that step (1-based global step count) and frozen: that step is not
+applied to it and it is never updated again. Its metrics stop at the last completed epoch. The
+other members' arithmetic does not involve it, so their results are the same as without it.
+
+Metrics: after every epoch (and once before training, epoch 0) each live member is evaluated on
+the whole training and test sets in eval mode: mean loss and, for classification, accuracy.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from actlab.data import Dataset
+from actlab.errors import ActlabError
+from actlab.losses import LOSSES
+from actlab.losses import loss as loss_fn
+from actlab.models import ModelSpec, stack
+from actlab.train.stacked_optim import StackedOptimizer
+
+__all__ = ["Member", "MemberResult", "TrainResult", "train"]
+
+EVAL_CHUNK = 2048
+
+
+@dataclass(frozen=True)
+class Member:
+    """One variant to train: its network, seed, optimizer and loss."""
+
+    spec: ModelSpec
+    seed: int
+    optimizer: str = "adam"
+    optimizer_params: Mapping[str, Any] = field(default_factory=dict)
+    loss: str = "cross_entropy"
+    loss_params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class MemberResult:
+    """What one member did: per-epoch metrics (epoch 0 = before training) and its fate."""
+
+    metrics: list[dict[str, float | None]]
+    status: str = "done"  # "done" | "diverged"
+    diverged_step: int | None = None
+
+
+@dataclass
+class TrainResult:
+    """The members' results, the trained stack (``model.member(k)`` is member k's network), the
+    wall time of the whole batch and the number of steps each member was given."""
+
+    members: list[MemberResult]
+    model: nn.Module
+    wall_s: float
+    steps: int
+
+
+Progress = Callable[[int], None]
+
+
+def train(
+    data: Dataset,
+    members: Sequence[Member],
+    *,
+    epochs: int,
+    batch_size: int | None = None,
+    dtype: torch.dtype = torch.float32,
+    device: str | torch.device | None = None,
+    on_step: Progress | None = None,
+    recorder: Any = None,
+) -> TrainResult:
+    """Train ``members`` together on ``data`` (see the module docstring).
+
+    Args:
+        data: the dataset (moved to ``device`` and cast to ``dtype``).
+        members: the K variants; they must share everything :func:`actlab.models.stack` needs.
+        epochs: passes over the training set.
+        batch_size: examples per step; ``None`` for full batch.
+        dtype, device: where and in what precision to train (default: the data's device).
+        on_step: called after every step with the number of members in the stack (progress).
+        recorder: an object with ``record(epoch, step, model, batch, optimizer)`` called at the
+            end of each epoch (diagnostics), or ``None``.
+
+    Returns:
+        a :class:`TrainResult`: one :class:`MemberResult` per member, in order, and the stack.
+    """
+    if not members:
+        raise ActlabError("train: no members to train")
+    if epochs < 1:
+        raise ActlabError(f"train: epochs={epochs} must be at least 1")
+    device = torch.device(device) if device is not None else data.device
+    data = data.to(device)
+    x_train, x_test = data.x_train.to(dtype), data.x_test.to(dtype)
+    y_train, y_test = _targets(data.y_train, dtype), _targets(data.y_test, dtype)
+    n = len(x_train)
+    if batch_size is not None and batch_size < 1:
+        raise ActlabError(f"train: batch_size={batch_size} must be at least 1 (or None: full)")
+    B = n if batch_size is None else min(batch_size, n)
+    K = len(members)
+    start = time.perf_counter()
+
+    model = stack([m.spec for m in members], [m.seed for m in members]).to(device, dtype)
+    opt = StackedOptimizer(
+        model.parameter_members(), [(m.optimizer, m.optimizer_params) for m in members]
+    )
+    losses = _LossGroups(members, data.task)
+    orders = [torch.Generator().manual_seed(m.seed) for m in members]
+    alive = torch.ones(K, dtype=torch.bool)
+    results = [MemberResult([]) for _ in members]
+    _record_epoch(model, losses, results, alive, 0, (x_train, y_train), (x_test, y_test))
+
+    step = 0
+    for epoch in range(1, epochs + 1):
+        model.train()
+        if batch_size is None:
+            batches = [None]
+        else:
+            perms = torch.stack([torch.randperm(n, generator=g) for g in orders]).to(device)
+            batches = list(perms.split(B, dim=1))
+        for index in batches:
+            step += 1
+            if index is None:
+                out, target = model(x_train), y_train
+            else:
+                out, target = model(x_train[index]), y_train[index]
+            values = losses.per_member(out, target)
+            ok = torch.isfinite(values).cpu() & alive
+            total = torch.where(ok.to(device), values, torch.zeros_like(values)).sum()
+            total.backward()
+            ok &= _finite_gradients(opt, K)
+            _diverge(results, opt, alive & ~ok, step, alive)
+            opt.step()
+            opt.zero_grad()
+            if on_step is not None:
+                on_step(K)
+        if recorder is not None:
+            recorder.record(epoch, step, model, alive)
+        _record_epoch(model, losses, results, alive, epoch, (x_train, y_train), (x_test, y_test))
+    return TrainResult(results, model, time.perf_counter() - start, step)
+
+
+def _targets(y: Tensor, dtype: torch.dtype) -> Tensor:
+    return y.to(dtype) if y.is_floating_point() else y
+
+
+def _finite_gradients(opt: StackedOptimizer, K: int) -> Tensor:
+    """``[K]`` bool: every gradient row of the member is finite."""
+    finite = torch.ones(K, dtype=torch.bool)
+    for p, owners in zip(opt.params, opt.row_members):
+        if p.grad is None:
+            continue
+        rows_ok = torch.isfinite(p.grad).reshape(p.shape[0], -1).all(1).cpu()
+        if not bool(rows_ok.all()):
+            bad = owners[~rows_ok]
+            finite[bad] = False
+    return finite
+
+
+def _diverge(results, opt, newly: Tensor, step: int, alive: Tensor) -> None:
+    gone = newly.nonzero().flatten().tolist()
+    for k in gone:
+        results[k].status, results[k].diverged_step = "diverged", step
+    alive[gone] = False
+    opt.freeze(gone)
+
+
+class _LossGroups:
+    """Per-member mean losses of a stacked output, one batched loss call per distinct loss."""
+
+    def __init__(self, members: Sequence[Member], task: str) -> None:
+        groups: dict[tuple[str, tuple], list[int]] = {}
+        for k, m in enumerate(members):
+            info = LOSSES.get(m.loss)
+            params = info.bind(dict(m.loss_params))
+            if info.mean_denominator is not None and params.get("weight") is not None:
+                raise ActlabError(f"{info.name}: class weights are not supported in studies")
+            if info.reduction not in ("mean", "batchmean"):
+                raise ActlabError(f"{info.name}: its default reduction is not a mean")
+            groups.setdefault((info.name, tuple(sorted(params.items()))), []).append(k)
+        self.K = len(members)
+        self.classification = task == "classification"
+        self.groups = [
+            (LOSSES.get(name), dict(params), torch.tensor(ks))
+            for (name, params), ks in groups.items()
+        ]
+
+    def per_member(self, out: Tensor, target: Tensor) -> Tensor:
+        """``[K]`` mean loss of each member on its batch; ``target`` is ``[B, ...]`` (shared) or
+        ``[K, B, ...]``."""
+        K = out.shape[0]
+        if target.dim() < out.dim() - self.classification:  # shared by all members
+            target = target.expand(K, *target.shape)
+        if len(self.groups) == 1:
+            return self._group_values(self.groups[0], out, target)
+        values = out.new_empty(K)
+        for group in self.groups:
+            ks = group[2].to(out.device)
+            values[ks] = self._group_values(group, out[ks], target[ks])
+        return values
+
+    @staticmethod
+    def _group_values(group, out: Tensor, target: Tensor) -> Tensor:
+        info, params, _ = group
+        n, B = out.shape[:2]
+        scores, target = (
+            out.reshape(n * B, *out.shape[2:]),
+            target.reshape(n * B, *target.shape[2:]),
+        )
+        values = loss_fn(scores, target, info, reduction="none", **params).reshape(n, B, -1)
+        if info.reduction == "batchmean":
+            return values.sum(-1).mean(1)
+        return values.mean((1, 2))
+
+    def evaluate(self, out: Tensor, target: Tensor) -> tuple[Tensor, Tensor | None]:
+        """Summed (not mean) per-member losses over a chunk, and correct-prediction counts."""
+        B = out.shape[1]
+        losses = self.per_member(out, target) * B
+        if not self.classification:
+            return losses, None
+        correct = (out.argmax(-1) == target).sum(-1)
+        return losses, correct
+
+
+@torch.no_grad()
+def _record_epoch(model, losses, results, alive, epoch, train, test) -> None:
+    model.eval()
+    row: dict[str, Tensor | None] = {}
+    for split, (x, y) in (("train", train), ("test", test)):
+        total, correct = None, None
+        for xs, ys in zip(x.split(EVAL_CHUNK), y.split(EVAL_CHUNK)):
+            out = model(xs)
+            s, c = losses.evaluate(out, ys)
+            total = s if total is None else total + s
+            if c is not None:
+                correct = c if correct is None else correct + c
+        row[f"{split}_loss"] = total / len(x)
+        row[f"{split}_acc"] = None if correct is None else correct.to(torch.float64) / len(x)
+    for k in alive.nonzero().flatten().tolist():
+        results[k].metrics.append(
+            {"epoch": epoch, **{m: None if v is None else float(v[k]) for m, v in row.items()}}
+        )

@@ -1,0 +1,205 @@
+"""One optimizer per member over stacked parameters: each member's rows step by its own rule.
+
+A stack of K models keeps every parameter as one tensor whose rows (dim 0) belong to members --
+``[K, in, out]`` for a stacked weight, ``[n_group, 1, 1]`` for a learnable activation parameter
+shared by one activation group. :class:`StackedOptimizer` takes ``(parameter, row_members)``
+pairs and one ``(name, hyperparameters)`` per member, and for every group of members that use the
+same optimizer with the same structural options it runs that optimizer's pure transform
+(:func:`actlab.optim.functional`) once over the group's rows:
+
+    u, state = transform.update(g[rows], state, p[rows], **h_rows);   p[rows] += u
+
+Numeric hyperparameters that differ inside a group (one learning rate per member) become a
+tensor with one value per row, ``[n, 1, ..., 1]`` in the parameter's dtype; equal ones stay
+Python numbers, so a member's arithmetic is exactly that of ``actlab.optim.create(...)`` on its
+plain model. :meth:`StackedOptimizer.freeze` takes members out for good (a diverged member): their
+rows are never touched again and their state is dropped; the others' state is unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from actlab.errors import ActlabError
+from actlab.optim import OPTIMIZERS, functional
+from actlab.optim.transforms import State, Transform
+
+__all__ = ["StackedOptimizer"]
+
+
+@dataclass
+class _Slot:
+    """One parameter's share of one optimizer group: its rows, hyperparameters and state."""
+
+    rows: Tensor | None  # None: every row, in order (no gather or scatter needed)
+    hparams: dict[str, Any]
+    state: State | None = None
+
+
+@dataclass
+class _Group:
+    name: str
+    members: list[int]
+    transform: Transform
+    per_member: list[dict[str, Any]]
+    slots: list[_Slot | None] = field(default_factory=list)
+
+
+class StackedOptimizer:
+    """Steps stacked parameters, each member with its own optimizer and hyperparameters.
+
+    Args:
+        params: ``(parameter, row_members)`` pairs; ``row_members[r]`` is the member that owns
+            row ``r`` of the parameter (dim 0).
+        optimizers: one ``(name, hyperparameters)`` per member (``K`` of them); any registered
+            optimizer, hyperparameters as ``actlab.optim.create`` takes them.
+
+    Example::
+
+        opt = StackedOptimizer(stack.parameter_members(), [("sgd", {"lr": 0.1}), ("adam", {})])
+        loss.backward(); opt.step(); opt.zero_grad()
+    """
+
+    def __init__(
+        self,
+        params: Sequence[tuple[Tensor, Tensor]],
+        optimizers: Sequence[tuple[str, Mapping[str, Any]]],
+    ) -> None:
+        self.K = len(optimizers)
+        self.params = [p for p, _ in params]
+        self.row_members = [torch.as_tensor(m, dtype=torch.long).cpu() for _, m in params]
+        for p, m in zip(self.params, self.row_members):
+            if m.dim() != 1 or len(m) != p.shape[0] or (len(m) and int(m.max()) >= self.K):
+                raise ActlabError(
+                    f"StackedOptimizer: row members {tuple(m.shape)} do not fit a parameter "
+                    f"{tuple(p.shape)} of a {self.K}-member stack"
+                )
+        groups: dict[tuple[Any, ...], _Group] = {}
+        for k, (name, given) in enumerate(optimizers):
+            info = OPTIMIZERS.get(name)
+            resolved = info.resolve(dict(given))
+            key = (info.name, *(resolved[s] for s in info.structural))
+            if key not in groups:
+                structural = {s: resolved[s] for s in info.structural}
+                groups[key] = _Group(info.name, [], functional(info.name, **structural)[0], [])
+            groups[key].members.append(k)
+            groups[key].per_member.append({n: resolved[n] for n in info.numeric})
+        self.groups = list(groups.values())
+        self.frozen: set[int] = set()
+        for group in self.groups:
+            group.slots = [self._slot(group, i) for i in range(len(self.params))]
+
+    def _slot(self, group: _Group, index: int, old: _Slot | None = None) -> _Slot | None:
+        p, owners = self.params[index], self.row_members[index]
+        live = [k for k in group.members if k not in self.frozen]
+        mine = torch.isin(owners, torch.tensor(live, dtype=torch.long))
+        if not bool(mine.any()):
+            return None
+        rows = mine.nonzero().flatten()
+        position = {k: i for i, k in enumerate(group.members)}
+        values = [group.per_member[position[int(k)]] for k in owners[rows]]
+        shape = (len(rows),) + (1,) * (p.dim() - 1)
+        hparams = {n: _per_row([v[n] for v in values], shape, p.dtype, p.device) for n in values[0]}
+        state = None
+        if old is not None and old.state is not None:
+            keep = torch.isin(_all_rows(old, p), rows).nonzero().flatten().to(p.device)
+            state = {
+                k: _select_rows(v, keep, len(keep) != _count(old, p)) for k, v in old.state.items()
+            }
+        whole = len(rows) == p.shape[0]
+        return _Slot(None if whole else rows.to(p.device), hparams, state)
+
+    @torch.no_grad()
+    def step(self, *, updates: bool = False) -> list[Tensor] | None:
+        """Apply one update to every live member's rows. With ``updates=True``, also return the
+        update applied to each parameter (zero on frozen rows), e.g. for diagnostics."""
+        applied = [torch.zeros_like(p) for p in self.params] if updates else None
+        for group in self.groups:
+            for i, slot in enumerate(group.slots):
+                if slot is None:
+                    continue
+                p = self.params[i]
+                if p.grad is None:
+                    raise ActlabError(f"StackedOptimizer: parameter {i} has no gradient")
+                whole = slot.rows is None
+                value = p if whole else p.index_select(0, slot.rows)
+                grad = p.grad if whole else p.grad.index_select(0, slot.rows)
+                state = slot.state or group.transform.init(value, **slot.hparams)
+                u, slot.state = group.transform.update(grad, state, value, **slot.hparams)
+                if whole:
+                    p.add_(u)
+                else:
+                    p.index_add_(0, slot.rows, u)
+                if applied is not None:
+                    if whole:
+                        applied[i].copy_(u)
+                    else:
+                        applied[i].index_copy_(0, slot.rows, u)
+        return applied
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad = None
+
+    def freeze(self, members: Iterable[int]) -> None:
+        """Stop updating ``members`` (for good); the other members' states are kept as they are."""
+        new = set(members) - self.frozen
+        if not new:
+            return
+        self.frozen |= new
+        for group in self.groups:
+            if new & set(group.members):
+                group.slots = [
+                    None if s is None else self._slot(group, i, s)
+                    for i, s in enumerate(group.slots)
+                ]
+
+    def state_of(self, member: int) -> dict[int, State]:
+        """Member ``member``'s optimizer state, per parameter index: its rows (its one row
+        without the row axis, as its plain model's optimizer holds it)."""
+        out = {}
+        for group in self.groups:
+            if member not in group.members:
+                continue
+            for i, slot in enumerate(group.slots):
+                if slot is None or slot.state is None:
+                    continue
+                rows = _all_rows(slot, self.params[i])
+                mine = (self.row_members[i][rows.cpu()] == member).nonzero().flatten()
+                if not len(mine):
+                    continue
+                out[i] = {
+                    k: v[int(mine[0])]
+                    if v.dim() > 0 and len(mine) == 1
+                    else _select_rows(v, mine.to(v.device), True)
+                    for k, v in slot.state.items()
+                }
+        return out
+
+
+def _per_row(values: list[Any], shape: tuple[int, ...], dtype, device) -> Any:
+    """One hyperparameter for a slot's rows: a Python value if all rows agree, else a tensor."""
+    first = values[0]
+    if all(v == first for v in values):
+        return first
+    if isinstance(first, tuple):
+        return tuple(_per_row([v[j] for v in values], shape, dtype, device) for j in range(2))
+    return torch.tensor(values, dtype=dtype, device=device).view(shape)
+
+
+def _all_rows(slot: _Slot, p: Tensor) -> Tensor:
+    return torch.arange(p.shape[0], device=p.device) if slot.rows is None else slot.rows
+
+
+def _count(slot: _Slot, p: Tensor) -> int:
+    return p.shape[0] if slot.rows is None else len(slot.rows)
+
+
+def _select_rows(value: Tensor, keep: Tensor, select: bool) -> Tensor:
+    """A state tensor's kept rows; scalars (the step counter) are shared and kept whole."""
+    return value.index_select(0, keep) if select and value.dim() > 0 else value
