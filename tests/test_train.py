@@ -81,7 +81,7 @@ def test_member_in_batch_equals_member_alone(data, batch_size):
         for got, want in zip(mine.metrics, rows):
             for key, value in want.items():
                 assert got[key] == pytest.approx(value, rel=1e-9, abs=1e-12), (k, key)
-        trained = result.model.member(k)
+        trained = result.network(k)
         for p, q in zip(trained.parameters(), model.parameters(), strict=True):
             torch.testing.assert_close(p, q, rtol=1e-9, atol=1e-12)
     # the members did learn something and differ from each other
@@ -97,12 +97,12 @@ def test_diverging_member_is_frozen_and_changes_nothing_else(data):
     assert bad.status == "diverged" and bad.diverged_step is not None
     per_epoch = math.ceil(len(data.x_train) / 16)
     assert len(bad.metrics) == 1 + (bad.diverged_step - 1) // per_epoch
-    frozen = together.model.member(2)
+    frozen = together.network(2)
     assert all(torch.isfinite(p).all() for p in frozen.parameters())
     for mine, k_alone in ((0, 0), (1, 1), (3, 2)):
         assert together.members[mine].metrics == alone.members[k_alone].metrics
         for p, q in zip(
-            together.model.member(mine).parameters(), alone.model.member(k_alone).parameters()
+            together.network(mine).parameters(), alone.network(k_alone).parameters()
         ):
             assert torch.equal(p, q)
 

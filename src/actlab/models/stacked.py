@@ -64,17 +64,27 @@ class _GroupActivation(nn.Module):
 
 class _PerMember(nn.Module):
     """A hidden layer's activations: each group on its members' slice of dim 0, put back in
-    member order (index_select, cat and a permutation: no arithmetic, so nothing is rounded)."""
+    member order (slices, cat and a permutation: no arithmetic, so nothing is rounded). When the
+    groups are contiguous runs of members in order -- the batched trainer orders its members so
+    -- each group reads a view and one ``cat`` restores the order."""
 
     def __init__(self, specs: Sequence[ModelSpec], groups: list[list[int]]) -> None:
         super().__init__()
         self.groups = nn.ModuleList(_GroupActivation(specs[g[0]], g) for g in groups)
-        order = torch.tensor([k for g in groups for k in g], dtype=torch.long)
-        self.register_buffer("inverse", torch.argsort(order), persistent=False)
+        order = [k for g in groups for k in g]
+        self.spans = None
+        if order == list(range(len(order))):
+            ends = torch.tensor([len(g) for g in groups]).cumsum(0).tolist()
+            self.spans = list(zip([0, *ends[:-1]], ends))
+        self.register_buffer(
+            "inverse", torch.argsort(torch.tensor(order, dtype=torch.long)), persistent=False
+        )
 
     def forward(self, x: Tensor) -> Tensor:
         if len(self.groups) == 1:
             return self.groups[0](x)
+        if self.spans is not None:
+            return torch.cat([g(x[a:b]) for g, (a, b) in zip(self.groups, self.spans)])
         parts = [g(x.index_select(0, g.index)) for g in self.groups]
         return torch.cat(parts).index_select(0, self.inverse)
 

@@ -26,18 +26,42 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
+from actlab.errors import ActlabError
 from actlab.optim.shell import Optimizer
 
 __all__ = ["StepReport", "effective_lr", "inspect"]
 
 
-def effective_lr(grad: Tensor, update: Tensor) -> float:
-    """Median of ``|update| / |grad|`` over the coordinates where ``grad != 0`` (NaN if none)."""
-    mask = grad != 0
-    if not bool(mask.any()):
-        return float("nan")
-    ratio = update.abs()[mask] / grad.abs()[mask]
-    return float(ratio.to(torch.float64).median())
+def effective_lr(grad: Tensor, update: Tensor, member_dims: int = 0) -> Tensor:
+    """Median of ``|update| / |grad|`` over the coordinates where ``grad != 0`` (NaN if none).
+
+    Args:
+        grad, update: ``[*members, *param_shape]``, the same shape.
+        member_dims: how many leading dims index stacked members (0 for one tensor, 1 for K
+            networks stacked ``[K, ...]``); each member gets its own median.
+
+    Returns:
+        float64 tensor of shape ``members`` (0-d for one tensor). For an even count the lower
+        of the two middle values, as ``torch.median``.
+
+    >>> float(effective_lr(torch.tensor([1.0, -2.0, 0.0]), torch.tensor([-0.5, 1.0, 3.0])))
+    0.5
+    """
+    if grad.shape != update.shape:
+        raise ActlabError(
+            f"effective_lr: grad {tuple(grad.shape)} and update "
+            f"{tuple(update.shape)} differ in shape"
+        )
+    if not 0 <= member_dims <= grad.dim():
+        raise ActlabError(
+            f"member_dims={member_dims} is not in [0, {grad.dim()}] for a tensor of shape "
+            f"{tuple(grad.shape)}"
+        )
+    members = grad.shape[:member_dims]
+    g = grad.detach().to(torch.float64).reshape(*members, -1)
+    u = update.detach().to(torch.float64).reshape(*members, -1)
+    ratio = torch.where(g != 0, u.abs() / g.abs(), torch.nan)
+    return ratio.nanmedian(dim=-1).values
 
 
 @dataclass(frozen=True)
@@ -60,7 +84,7 @@ def inspect(optimizer: Optimizer) -> list[StepReport]:
                 group=group,
                 index=index,
                 shape=tuple(grad.shape),
-                effective_lr=effective_lr(grad, update),
+                effective_lr=float(effective_lr(grad, update)),
                 factors={k: _scalar(v) for k, v in factors.items()},
             )
         )

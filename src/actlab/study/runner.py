@@ -160,6 +160,13 @@ def _run_unit(store: Store, work: Plan, unit: Sequence[RunConfig], device, advan
         )
         for r in unit
     ]
+    recorder = None
+    if work.study.diagnostics:
+        from actlab.diagnostics import StackRecorder
+
+        recorder = StackRecorder(
+            [m.spec for m in members], [m.optimizer for m in members], data=work.data
+        )
     try:
         result = train(
             work.data,
@@ -169,6 +176,7 @@ def _run_unit(store: Store, work: Plan, unit: Sequence[RunConfig], device, advan
             dtype=getattr(torch, first.dtype),
             device=device,
             on_step=advance,
+            recorder=recorder,
         )
     except (RuntimeError, FloatingPointError, MemoryError) as e:
         message = f"{type(e).__name__}: {e}".splitlines()[0]
@@ -179,7 +187,7 @@ def _run_unit(store: Store, work: Plan, unit: Sequence[RunConfig], device, advan
         advance(len(unit) * work.steps(unit))
         return
     per_run = result.wall_s / len(unit)
-    for run, member in zip(unit, result.members, strict=True):
+    for k, (run, member) in enumerate(zip(unit, result.members, strict=True)):
         store.complete_run(
             run.key,
             run.to_dict(),
@@ -188,6 +196,7 @@ def _run_unit(store: Store, work: Plan, unit: Sequence[RunConfig], device, advan
             status=member.status,
             diverged_step=member.diverged_step,
             wall_s=per_run,
+            diagnostics=() if recorder is None else recorder.rows_of(k),
         )
 
 

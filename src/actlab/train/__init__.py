@@ -14,7 +14,7 @@
 
 from __future__ import annotations
 
-from actlab.train.batched import Member, MemberResult, TrainResult, train
+from actlab.train.batched import Member, MemberResult, Recorder, TrainResult, train
 from actlab.train.stacked_optim import StackedOptimizer
 
-__all__ = ["Member", "MemberResult", "StackedOptimizer", "TrainResult", "train"]
+__all__ = ["Member", "MemberResult", "Recorder", "StackedOptimizer", "TrainResult", "train"]

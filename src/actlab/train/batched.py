@@ -31,10 +31,11 @@ the whole training and test sets in eval mode: mean loss and, for classification
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 from torch import Tensor, nn
@@ -46,7 +47,7 @@ from actlab.losses import loss as loss_fn
 from actlab.models import ModelSpec, stack
 from actlab.train.stacked_optim import StackedOptimizer
 
-__all__ = ["Member", "MemberResult", "TrainResult", "train"]
+__all__ = ["Member", "MemberResult", "Recorder", "TrainResult", "train"]
 
 EVAL_CHUNK = 2048
 
@@ -81,9 +82,37 @@ class TrainResult:
     model: nn.Module
     wall_s: float
     steps: int
+    positions: list[int] = field(default_factory=list)
+
+    def network(self, k: int) -> nn.Module:
+        """Member ``k``'s trained network as a plain model (the stack may hold the members in
+        another order: grouped by activation and optimizer, so that each group is contiguous)."""
+        return self.model.member(self.positions[k] if self.positions else k)
 
 
 Progress = Callable[[int], None]
+
+
+class Recorder(Protocol):
+    """Diagnostics inside the batched trainer (see :mod:`actlab.diagnostics`); it observes only.
+
+    ``start(model, optimizer, order)`` once, before the first step: the stack, its
+    :class:`StackedOptimizer` (``params``, ``row_members``) and ``order[position] = member``
+    (the stack keeps members grouped; results are reported per given member). Then for every step
+    ``wants(step, epoch, last_of_epoch)``; for a step it wants, the forward and backward run
+    inside ``capture()`` (a context manager: install hooks) and, after the optimizer step,
+    ``after_step(step, epoch, updates, alive)`` gets the update applied to each parameter (zero
+    on frozen rows) and the ``[K]`` mask of live members (stack order). Gradients are still in
+    ``param.grad`` then.
+    """
+
+    def start(self, model: nn.Module, optimizer: StackedOptimizer, order: list[int]) -> None: ...
+
+    def wants(self, step: int, epoch: int, last_of_epoch: bool) -> bool: ...
+
+    def capture(self) -> contextlib.AbstractContextManager[Any]: ...
+
+    def after_step(self, step: int, epoch: int, updates: list[Tensor], alive: Tensor) -> None: ...
 
 
 def train(
@@ -95,7 +124,7 @@ def train(
     dtype: torch.dtype = torch.float32,
     device: str | torch.device | None = None,
     on_step: Progress | None = None,
-    recorder: Any = None,
+    recorder: Recorder | None = None,
 ) -> TrainResult:
     """Train ``members`` together on ``data`` (see the module docstring).
 
@@ -106,8 +135,7 @@ def train(
         batch_size: examples per step; ``None`` for full batch.
         dtype, device: where and in what precision to train (default: the data's device).
         on_step: called after every step with the number of members in the stack (progress).
-        recorder: an object with ``record(epoch, step, model, batch, optimizer)`` called at the
-            end of each epoch (diagnostics), or ``None``.
+        recorder: diagnostics, or ``None``: a :class:`Recorder` (it only observes).
 
     Returns:
         a :class:`TrainResult`: one :class:`MemberResult` per member, in order, and the stack.
@@ -126,6 +154,8 @@ def train(
     B = n if batch_size is None else min(batch_size, n)
     K = len(members)
     start = time.perf_counter()
+    order = sorted(range(K), key=lambda k: _group_key(members[k]))
+    given, members = members, [members[k] for k in order]
 
     model = stack([m.spec for m in members], [m.seed for m in members]).to(device, dtype)
     opt = StackedOptimizer(
@@ -136,6 +166,8 @@ def train(
     alive = torch.ones(K, dtype=torch.bool)
     results = [MemberResult([]) for _ in members]
     _record_epoch(model, losses, results, alive, 0, (x_train, y_train), (x_test, y_test))
+    if recorder is not None:
+        recorder.start(model, opt, order)
 
     step = 0
     for epoch in range(1, epochs + 1):
@@ -145,26 +177,39 @@ def train(
         else:
             perms = torch.stack([torch.randperm(n, generator=g) for g in orders]).to(device)
             batches = list(perms.split(B, dim=1))
-        for index in batches:
+        for i, index in enumerate(batches):
             step += 1
-            if index is None:
-                out, target = model(x_train), y_train
-            else:
-                out, target = model(x_train[index]), y_train[index]
-            values = losses.per_member(out, target)
-            ok = torch.isfinite(values).cpu() & alive
-            total = torch.where(ok.to(device), values, torch.zeros_like(values)).sum()
-            total.backward()
+            watch = recorder is not None and recorder.wants(step, epoch, i == len(batches) - 1)
+            with recorder.capture() if watch else contextlib.nullcontext():
+                if index is None:
+                    out, target = model(x_train), y_train
+                else:
+                    out, target = model(x_train[index]), y_train[index]
+                values = losses.per_member(out, target)
+                ok = torch.isfinite(values).cpu() & alive
+                total = torch.where(ok.to(device), values, torch.zeros_like(values)).sum()
+                total.backward()
             ok &= _finite_gradients(opt, K)
             _diverge(results, opt, alive & ~ok, step, alive)
-            opt.step()
+            updates = opt.step(updates=watch)
+            if watch:
+                recorder.after_step(step, epoch, updates, alive)
             opt.zero_grad()
             if on_step is not None:
                 on_step(K)
-        if recorder is not None:
-            recorder.record(epoch, step, model, alive)
         _record_epoch(model, losses, results, alive, epoch, (x_train, y_train), (x_test, y_test))
-    return TrainResult(results, model, time.perf_counter() - start, step)
+    positions = [0] * K
+    for position, k in enumerate(order):
+        positions[k] = position
+    mine = [results[positions[k]] for k in range(len(given))]
+    return TrainResult(mine, model, time.perf_counter() - start, step, positions)
+
+
+def _group_key(m: Member) -> tuple[str, str]:
+    """Members with equal keys share activation code and optimizer code: keeping them adjacent
+    lets the stack and the optimizer work on contiguous views instead of gathered copies."""
+    spec = m.spec
+    return repr((spec.activation, spec.activation_params)), m.optimizer
 
 
 def _targets(y: Tensor, dtype: torch.dtype) -> Tensor:

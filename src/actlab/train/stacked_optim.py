@@ -36,7 +36,7 @@ __all__ = ["StackedOptimizer"]
 class _Slot:
     """One parameter's share of one optimizer group: its rows, hyperparameters and state."""
 
-    rows: Tensor | None  # None: every row, in order (no gather or scatter needed)
+    rows: Tensor | slice | None  # None: every row; a slice: a run of rows (views, no gather)
     hparams: dict[str, Any]
     state: State | None = None
 
@@ -111,8 +111,12 @@ class StackedOptimizer:
             state = {
                 k: _select_rows(v, keep, len(keep) != _count(old, p)) for k, v in old.state.items()
             }
-        whole = len(rows) == p.shape[0]
-        return _Slot(None if whole else rows.to(p.device), hparams, state)
+        if len(rows) == p.shape[0]:
+            return _Slot(None, hparams, state)
+        first = int(rows[0])
+        if torch.equal(rows, torch.arange(first, first + len(rows))):
+            return _Slot(slice(first, first + len(rows)), hparams, state)
+        return _Slot(rows.to(p.device), hparams, state)
 
     @torch.no_grad()
     def step(self, *, updates: bool = False) -> list[Tensor] | None:
@@ -126,20 +130,19 @@ class StackedOptimizer:
                 p = self.params[i]
                 if p.grad is None:
                     raise ActlabError(f"StackedOptimizer: parameter {i} has no gradient")
-                whole = slot.rows is None
-                value = p if whole else p.index_select(0, slot.rows)
-                grad = p.grad if whole else p.grad.index_select(0, slot.rows)
+                rows = slot.rows
+                view = not isinstance(rows, Tensor)  # every row, or a slice: work on views
+                where = slice(None) if rows is None else rows
+                value = p[where] if view else p.index_select(0, rows)
+                grad = p.grad[where] if view else p.grad.index_select(0, rows)
                 state = slot.state or group.transform.init(value, **slot.hparams)
                 u, slot.state = group.transform.update(grad, state, value, **slot.hparams)
-                if whole:
-                    p.add_(u)
+                if view:
+                    value.add_(u)
                 else:
-                    p.index_add_(0, slot.rows, u)
+                    p.index_add_(0, rows, u)
                 if applied is not None:
-                    if whole:
-                        applied[i].copy_(u)
-                    else:
-                        applied[i].index_copy_(0, slot.rows, u)
+                    applied[i][where] = u
         return applied
 
     def zero_grad(self) -> None:
@@ -193,11 +196,15 @@ def _per_row(values: list[Any], shape: tuple[int, ...], dtype, device) -> Any:
 
 
 def _all_rows(slot: _Slot, p: Tensor) -> Tensor:
-    return torch.arange(p.shape[0], device=p.device) if slot.rows is None else slot.rows
+    if slot.rows is None:
+        return torch.arange(p.shape[0], device=p.device)
+    if isinstance(slot.rows, slice):
+        return torch.arange(slot.rows.start, slot.rows.stop, device=p.device)
+    return slot.rows
 
 
 def _count(slot: _Slot, p: Tensor) -> int:
-    return p.shape[0] if slot.rows is None else len(slot.rows)
+    return len(_all_rows(slot, p))
 
 
 def _select_rows(value: Tensor, keep: Tensor, select: bool) -> Tensor:
