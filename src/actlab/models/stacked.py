@@ -72,10 +72,7 @@ class _PerMember(nn.Module):
         super().__init__()
         self.groups = nn.ModuleList(_GroupActivation(specs[g[0]], g) for g in groups)
         order = [k for g in groups for k in g]
-        self.spans = None
-        if order == list(range(len(order))):
-            ends = torch.tensor([len(g) for g in groups]).cumsum(0).tolist()
-            self.spans = list(zip([0, *ends[:-1]], ends))
+        self.sizes = [len(g) for g in groups] if order == list(range(len(order))) else None
         self.register_buffer(
             "inverse", torch.argsort(torch.tensor(order, dtype=torch.long)), persistent=False
         )
@@ -83,8 +80,8 @@ class _PerMember(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         if len(self.groups) == 1:
             return self.groups[0](x)
-        if self.spans is not None:
-            return torch.cat([g(x[a:b]) for g, (a, b) in zip(self.groups, self.spans)])
+        if self.sizes is not None:  # split's backward is one cat (a slice's fills zeros first)
+            return torch.cat([g(part) for g, part in zip(self.groups, x.split(self.sizes))])
         parts = [g(x.index_select(0, g.index)) for g in self.groups]
         return torch.cat(parts).index_select(0, self.inverse)
 

@@ -25,8 +25,11 @@ member is marked diverged at that step (1-based global step count) and frozen: t
 applied to it and it is never updated again. Its metrics stop at the last completed epoch. The
 other members' arithmetic does not involve it, so their results are the same as without it.
 
-Metrics: after every epoch (and once before training, epoch 0) each live member is evaluated on
-the whole training and test sets in eval mode: mean loss and, for classification, accuracy.
+Metrics, per epoch, for each live member: ``test_loss`` / ``test_acc`` on the whole test set in
+eval mode after the epoch; ``train_loss`` / ``train_acc`` as the mean over the epoch's batches
+(weighted by batch size) of the values each step saw before its update -- the running figure
+Keras and most training loops report, free to compute. Epoch 0 evaluates both sets before any
+step. Accuracy is for classification only.
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ from actlab.train.stacked_optim import StackedOptimizer
 
 __all__ = ["Member", "MemberResult", "Recorder", "TrainResult", "train"]
 
-EVAL_CHUNK = 2048
+EVAL_CHUNK = 512  # examples per evaluation forward: large chunks are memory-bound
 
 
 @dataclass(frozen=True)
@@ -165,7 +168,8 @@ def train(
     orders = [torch.Generator().manual_seed(m.seed) for m in members]
     alive = torch.ones(K, dtype=torch.bool)
     results = [MemberResult([]) for _ in members]
-    _record_epoch(model, losses, results, alive, 0, (x_train, y_train), (x_test, y_test))
+    train0 = _evaluate(model, losses, x_train, y_train)
+    _record(results, alive, 0, train0, _evaluate(model, losses, x_test, y_test))
     if recorder is not None:
         recorder.start(model, opt, order)
 
@@ -177,6 +181,8 @@ def train(
         else:
             perms = torch.stack([torch.randperm(n, generator=g) for g in orders]).to(device)
             batches = list(perms.split(B, dim=1))
+        seen = torch.zeros(K, dtype=torch.float64, device=device)
+        hits = torch.zeros(K, dtype=torch.float64, device=device)
         for i, index in enumerate(batches):
             step += 1
             watch = recorder is not None and recorder.wants(step, epoch, i == len(batches) - 1)
@@ -189,6 +195,10 @@ def train(
                 ok = torch.isfinite(values).cpu() & alive
                 total = torch.where(ok.to(device), values, torch.zeros_like(values)).sum()
                 total.backward()
+            with torch.no_grad():
+                seen += values.detach() * len(target if index is None else index[0])
+                if losses.classification:
+                    hits += (out.detach().argmax(-1) == target).sum(-1)
             ok &= _finite_gradients(opt, K)
             _diverge(results, opt, alive & ~ok, step, alive)
             updates = opt.step(updates=watch)
@@ -197,7 +207,8 @@ def train(
             opt.zero_grad()
             if on_step is not None:
                 on_step(K)
-        _record_epoch(model, losses, results, alive, epoch, (x_train, y_train), (x_test, y_test))
+        running = (seen / n, hits / n if losses.classification else None)
+        _record(results, alive, epoch, running, _evaluate(model, losses, x_test, y_test))
     positions = [0] * K
     for position, k in enumerate(order):
         positions[k] = position
@@ -295,19 +306,21 @@ class _LossGroups:
 
 
 @torch.no_grad()
-def _record_epoch(model, losses, results, alive, epoch, train, test) -> None:
+def _evaluate(model, losses, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor | None]:
+    """``[K]`` mean loss and accuracy (``None`` for regression) over a whole split, eval mode."""
     model.eval()
-    row: dict[str, Tensor | None] = {}
-    for split, (x, y) in (("train", train), ("test", test)):
-        total, correct = None, None
-        for xs, ys in zip(x.split(EVAL_CHUNK), y.split(EVAL_CHUNK)):
-            out = model(xs)
-            s, c = losses.evaluate(out, ys)
-            total = s if total is None else total + s
-            if c is not None:
-                correct = c if correct is None else correct + c
-        row[f"{split}_loss"] = total / len(x)
-        row[f"{split}_acc"] = None if correct is None else correct.to(torch.float64) / len(x)
+    total, correct = None, None
+    for xs, ys in zip(x.split(EVAL_CHUNK), y.split(EVAL_CHUNK)):
+        s, c = losses.evaluate(model(xs), ys)
+        total = s if total is None else total + s
+        if c is not None:
+            correct = c if correct is None else correct + c
+    model.train()
+    return total / len(x), None if correct is None else correct.to(torch.float64) / len(x)
+
+
+def _record(results, alive, epoch, train, test) -> None:
+    row = {"train_loss": train[0], "train_acc": train[1], "test_loss": test[0], "test_acc": test[1]}
     for k in alive.nonzero().flatten().tolist():
         results[k].metrics.append(
             {"epoch": epoch, **{m: None if v is None else float(v[k]) for m, v in row.items()}}
