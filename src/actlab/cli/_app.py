@@ -28,6 +28,7 @@ COMMANDS = (
     "race_cmd",
     "compare_cmd",
     "report_cmd",
+    "diagnose_cmd",
 )
 
 

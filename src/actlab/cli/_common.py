@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 import typer
+from rich.console import Console
 
 from actlab.errors import ActlabError
 
@@ -33,6 +34,13 @@ def friendly(fn: F) -> F:
             raise fail(str(e)) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def console() -> Console:
+    """A rich console for tables and progress: the terminal's width, or at least 120 columns
+    when writing to a file or pipe (rich would assume 80 and fold the tables)."""
+    out = Console()
+    return out if out.is_terminal else Console(width=max(out.width, 120))
 
 
 def parse_assignments(items: Iterable[str], what: str = "--param") -> list[tuple[str, str]]:

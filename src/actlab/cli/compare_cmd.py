@@ -19,6 +19,7 @@ from rich.progress import (
 )
 
 from actlab.cli._app import app
+from actlab.cli._common import console as make_console
 from actlab.cli._common import friendly
 from actlab.errors import ActlabError, ParameterError
 from actlab.study.presets import PRESETS
@@ -59,7 +60,7 @@ def _lr(text: str | None) -> dict[str, Any]:
         return {"lr": None, "lrs": {k.strip(): _number(v, "--lr", float) for k, v in pairs}}
     if any("=" in t for t in items):
         raise ActlabError(f"--lr {text!r}: give either values (0.01,0.1) or NAME=VALUE pairs")
-    return {"lr": [_number(t, "--lr") for t in items]}
+    return {"lr": [_number(t, "--lr") for t in items], "lrs": {}}
 
 
 def _seeds(text: str | None) -> Any:
@@ -108,6 +109,11 @@ def _bar(console: Console):
             TimeElapsedColumn(),
             TextColumn("· ETA"),
             TimeRemainingColumn(),
+        )
+        study = work.study
+        console.print(
+            f"[bold]{study.name}[/]: {len(work.runs)} runs ({_shape(study)}), "
+            f"{work.pending} to train, {len(work.units)} stacked unit(s)"
         )
         with Progress(*columns, console=console, transient=False) as bar:
             runs = bar.add_task(f"{work.study.name}: training", total=work.pending)
@@ -171,6 +177,12 @@ def compare_command(
     max_members: int = typer.Option(
         64, "--max-members", help="Most runs trained at once in one stacked model."
     ),
+    diagnostics: bool = typer.Option(
+        False,
+        "--diagnostics",
+        help="Record per-layer diagnostics (gradient flow, dead and saturated units) each epoch; "
+        "the report gains their figures, and 'actlab diagnose OUT' reads them.",
+    ),
 ) -> None:
     """Train every combination of the given variants over several seeds, all at once, and rank
     them by final test accuracy (mean ± 95% CI), with OUT/report.html and PNGs.
@@ -196,15 +208,17 @@ def compare_command(
         "epochs": epochs,
         "batch_size": _batch(batch_size),
         "target": target,
+        "diagnostics": True if diagnostics else None,
     }
     changes = {k: v for k, v in changes.items() if v is not None} | _lr(lr)
     if dataset is not None and dataset != study.dataset:
         changes.setdefault("dataset_params", {})
+        changes.setdefault("target", None)  # the preset's target was for its dataset
+    if changes and name is None and config is None and preset is None:
+        changes["name"] = "compare"  # flags on top of the default preset make a new study
     study = override(study, changes) if changes else study
     out = Path(out) if out is not None else Path("actlab-runs") / study.name
-    console = Console()
-    n_runs = len(study.runs())
-    console.print(f"[bold]{study.name}[/]: {n_runs} runs ({_shape(study)}) -> {out}")
+    console = make_console()
     store = run_study(
         study, out, device=device, force=force, max_members=max_members, progress=_bar(console)
     )
@@ -213,9 +227,12 @@ def compare_command(
 
 
 def _shape(study: Study) -> str:
-    axes = [
-        f"{len(study.activations)} activations",
-        f"{len(study.optimizers)} optimizers",
-        f"{len(study.seeds)} seeds",
-    ]
-    return " × ".join(axes)
+    sizes = {
+        "activations": len(study.activations),
+        "optimizers": len(study.optimizers),
+        "learning rates": len(study.lr or ()),
+        "inits": len(study.inits),
+        "losses": len(study.losses or ()),
+        "seeds": len(study.seeds),
+    }
+    return " × ".join(f"{n} {axis}" for axis, n in sizes.items() if n > 1 or axis == "seeds")

@@ -21,6 +21,7 @@ CATALOGS: dict[str, str] = {
     "initializers": "actlab.init:INITIALIZERS",
     "datasets": "actlab.data:DATASETS",
     "models": "actlab.models:MODELS",
+    "presets": "actlab.study.presets:PRESETS",
 }
 
 

@@ -4,7 +4,9 @@
   of K (leading member dims);
 - :class:`Monitor`: hooks that record per-layer metrics of any ``torch.nn`` model as
   ``(step, layer, metric, value)`` rows (the store's diagnostics form);
-- :func:`findings` and :func:`health_table`: rules and a per-layer summary over those rows.
+- :class:`StackRecorder`: the same rows for every member of a batched-trainer stack;
+- :func:`findings` and :func:`health_table`: rules and a per-layer summary over those rows;
+  :func:`diagnose` gathers both with the gradient ratio theory predicts (``actlab diagnose``).
 
 >>> import torch
 >>> from torch import nn
@@ -25,6 +27,7 @@ True
 
 from __future__ import annotations
 
+from actlab.diagnostics.diagnose import Diagnosis, diagnose, predicted_ratio
 from actlab.diagnostics.findings import Finding, Thresholds, findings
 from actlab.diagnostics.metrics import (
     SATURATION_THRESHOLD,
@@ -39,16 +42,20 @@ from actlab.diagnostics.metrics import (
 )
 from actlab.diagnostics.monitor import TORCH_ACTIVATIONS, Monitor
 from actlab.diagnostics.rows import METRICS, frame
+from actlab.diagnostics.stacked import StackRecorder
 from actlab.diagnostics.table import health_table
 
 __all__ = [
     "METRICS",
     "SATURATION_THRESHOLD",
     "TORCH_ACTIVATIONS",
+    "Diagnosis",
     "Finding",
     "Monitor",
+    "StackRecorder",
     "Thresholds",
     "dead_fraction",
+    "diagnose",
     "effective_lr",
     "examples_by_units",
     "findings",
@@ -57,6 +64,7 @@ __all__ = [
     "health_table",
     "moments",
     "norm",
+    "predicted_ratio",
     "saturation_fraction",
     "update_ratio",
 ]

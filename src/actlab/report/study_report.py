@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from actlab.errors import ActlabError
+from actlab.report import diagnostics_figures  # noqa: F401 -- appends its figures to FIGURES
 from actlab.report.study_figures import (
     FIGURES,
     Figure,
