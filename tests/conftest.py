@@ -5,9 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import torch
 
 from actlab._registry import Param
 from actlab.activations import ACTIVATIONS, ActivationInfo
+
+# The tests' tensors are small: intra-op threads cost more in hand-offs than they save, and on a
+# shared 2-core runner two busy processes with 2 threads each slow down many times over.
+torch.set_num_threads(1)
 
 
 def alternative(p: Param) -> Any:

@@ -64,7 +64,7 @@ from actlab.optim import OPTIMIZERS
 
 __all__ = ["PROBE_SIZE", "StackRecorder"]
 
-PROBE_SIZE = 512
+PROBE_SIZE = 256
 """Training examples in the probe batch when ``data`` is given."""
 
 Key = tuple[str, str]  # (layer, metric)
@@ -188,6 +188,10 @@ class StackRecorder:
         self.saturation_threshold = saturation_threshold
         self._rows: list[list[R.Row]] = [[] for _ in self.specs]
         self._position = list(range(len(self.specs)))
+        self._model: nn.Module | None = None
+        self._sites: list[_Site] = []
+        self._param: list[int] = []  # each site's weight: its index in the optimizer's params
+        self._probe: Tensor | None = None
         self._values: dict[Key, Tensor | dict[int, Tensor]] = {}
         self._before: list[Tensor] = []
 
@@ -210,7 +214,6 @@ class StackRecorder:
         index = {id(p): i for i, p in enumerate(optimizer.params)}
         self._param = [index[id(site.weight)] for site in self._sites]
         weight = self._sites[0].weight
-        self._probe = None
         if self.data is not None:
             probe = self.data.x_train[: self.probe_size]
             self._probe = probe.to(device=weight.device, dtype=weight.dtype)
