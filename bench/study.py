@@ -3,8 +3,9 @@
 1. Batched training of N MLP members (MNIST-1D, 40-100-100-10, batch 100) with
    ``actlab.train.train`` against training the same N networks one after another with plain
    ``torch.nn`` + ``torch.optim`` (torch's own activations and optimizers, the same batch loop,
-   the same metrics: running train loss and accuracy, test set evaluated after every epoch). Two member sets: *uniform* (ReLU + Adam,
-   N seeds) and *mixed* (the quickstart grid: 7 activations x 3 optimizers x seeds). Reported:
+   the same metrics: running train loss and accuracy, the test set evaluated after every epoch).
+   Two member sets: *uniform* (ReLU + Adam, N seeds) and *mixed* (the quickstart grid:
+   7 activations x 3 optimizers x seeds). Reported:
    milliseconds per member-epoch and the ratio sequential / batched (target: >= 2.5x at N = 64).
 2. The ``quickstart`` preset end to end (``run_study``, store and report included): wall time
    (target: under 3 minutes on 2 CPU cores).
@@ -54,7 +55,8 @@ def members(kind: str, n: int, spec: ModelSpec) -> list[Member]:
     out = []
     for i in range(n):
         act, opt = grid[i % len(grid)]
-        out.append(Member(spec.replace(activation=act), i // len(grid), opt, {"lr": MIXED_OPT[opt]}))
+        lr = {"lr": MIXED_OPT[opt]}
+        out.append(Member(spec.replace(activation=act), i // len(grid), opt, lr))
     return out
 
 
@@ -112,8 +114,10 @@ def compare(args) -> None:
     data = load("mnist1d", seed=0)
     spec = ModelSpec.for_data(data, depth=2, width=100)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device cpu")
-    print(f"{'members':>8} {'set':>8} {'batched ms/member-epoch':>24} {'torch ms/member-epoch':>22} "
-          f"{'speed-up':>9}")
+    print(
+        f"{'members':>8} {'set':>8} {'batched ms/member-epoch':>24} {'torch ms/member-epoch':>22} "
+        f"{'speed-up':>9}"
+    )
     for kind in ("uniform", "mixed"):
         group = members(kind, args.members, spec)
         b_times, s_times = [], []
@@ -134,8 +138,10 @@ def quickstart() -> None:
         with store:
             render(store, Path(tmp) / "out")
         total = time.perf_counter() - start
-    print(f"quickstart: {len(study.runs())} runs, {study.epochs} epochs: "
-          f"training {trained:.1f} s, with report {total:.1f} s (target < 180 s)")
+    print(
+        f"quickstart: {len(study.runs())} runs, {study.epochs} epochs: "
+        f"training {trained:.1f} s, with report {total:.1f} s (target < 180 s)"
+    )
 
 
 def main() -> None:

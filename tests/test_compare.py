@@ -9,7 +9,6 @@ import subprocess
 import sys
 import textwrap
 import time
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -147,7 +146,8 @@ def test_list_presets_and_quickstart_is_the_default():
     assert [line.split("\t")[0] for line in result.output.splitlines()] == list(PRESETS.names())
     quick = PRESETS.get("quickstart").study
     assert quick.dataset == "mnist1d" and (quick.depth, quick.width) == (2, 100)
-    assert set(quick.activations) == {"relu", "leaky_relu", "elu", "silu", "gelu", "tanh", "sigmoid"}
+    seven = {"relu", "leaky_relu", "elu", "silu", "gelu", "tanh", "sigmoid"}
+    assert set(quick.activations) == seven
     assert quick.optimizers == ("sgd", "momentum", "adam") and len(quick.seeds) == 3
 
 

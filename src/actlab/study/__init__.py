@@ -2,7 +2,8 @@
 
 A :class:`Study` (built in Python, loaded from TOML with :func:`load_study`, or taken from
 :data:`PRESETS`) expands into :class:`RunConfig` s with :meth:`Study.runs`. :class:`Store` keeps
-the resolved study and every finished run in ``OUT/study.db`` (SQLite).
+the resolved study and every finished run in ``OUT/study.db`` (SQLite); :func:`run_study` trains
+what is left of a study with the batched trainer and stores it run by run.
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ from actlab.study.spec import AXES, RunConfig, Study, load_study
 
 # isort: split
 from actlab.study.presets import PRESETS, PresetInfo
+
+# isort: split
+from actlab.study.runner import plan, run_study
 
 __all__ = [
     "AXES",
@@ -27,5 +31,7 @@ __all__ = [
     "Study",
     "canonical_json",
     "load_study",
+    "plan",
     "run_key",
+    "run_study",
 ]

@@ -1,4 +1,4 @@
-"""Ready-made studies, declared once each in :data:`PRESETS` (``actlab compare PRESET``).
+"""Ready-made studies, declared once each in :data:`PRESETS` (``actlab compare --preset NAME``).
 
 ``quickstart`` -- the default of ``actlab compare``: seven activations x three optimizers on
 MNIST-1D with a 40-100-100-10 MLP, 3 seeds, 20 epochs (63 small runs, minutes on a laptop CPU).
