@@ -100,10 +100,7 @@ def diagnose_command(
         "epochs": epochs,
         "batch_size": _batch(batch_size),
     }
-    rates = _lr(lr)
-    if rates.get("lr") is not None:
-        rates["lrs"] = {}  # a given rate replaces the preset's per-optimizer ones
-    changes = {k: v for k, v in changes.items() if v is not None} | rates | {"diagnostics": True}
+    changes = {k: v for k, v in changes.items() if v is not None} | _lr(lr) | {"diagnostics": True}
     if dataset is not None and dataset != study.dataset:
         changes.setdefault("dataset_params", {})
     study = override(study, changes)
