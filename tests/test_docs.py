@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from actlab.report.docs import main as docs_main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,3 +33,11 @@ def test_readme_python_examples_run(tmp_path, monkeypatch):
     assert blocks
     for block in blocks:
         exec(compile(block, "README.md", "exec"), {})
+
+
+@pytest.mark.parametrize("guide", ["diagnostics.md", "studies.md"])
+def test_guide_python_examples_run(guide, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    text = (ROOT / "docs" / guide).read_text()
+    for block in re.findall(r"```python\n(.*?)```", text, flags=re.S):
+        exec(compile(block, guide, "exec"), {})

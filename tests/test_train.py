@@ -178,3 +178,15 @@ def test_stacked_optimizer_freeze_keeps_the_others_state():
     )
     with pytest.raises(ActlabError, match="row members"):
         StackedOptimizer([(w, torch.arange(2))], opts)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_training_matches_cpu(data):
+    members = _members(data)[:4]
+    cpu = train(data, members, epochs=2, batch_size=16, dtype=DT)
+    gpu = train(data, members, epochs=2, batch_size=16, dtype=DT, device="cuda")
+    for a, b in zip(cpu.members, gpu.members, strict=True):
+        assert a.status == b.status
+        for x, y in zip(a.metrics, b.metrics, strict=True):
+            for key, value in x.items():
+                assert y[key] == pytest.approx(value, rel=1e-7, abs=1e-9), key
