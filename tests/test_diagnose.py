@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 
 import pytest
-import torch
 from typer.testing import CliRunner
 
 from actlab.cli._app import app
@@ -16,15 +15,6 @@ from actlab.models import ModelSpec
 from actlab.study.store import Store
 
 TINY = ["--dataset", "gauss", "--width", "8", "--epochs", "2", "--batch-size", "50"]
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny networks: on a shared 2-core machine thread hand-offs cost more than the math."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def run(*args: str):

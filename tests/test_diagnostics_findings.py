@@ -196,15 +196,6 @@ def test_health_table_has_each_layers_latest_values():
 # -- end to end on tiny real networks --------------------------------------------------------
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tensors here are tiny: on a shared 2-core machine thread hand-offs cost 50x the math."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _data() -> tuple[torch.Tensor, torch.Tensor]:
     g = torch.Generator().manual_seed(0)
     return torch.randn(128, 8, generator=g), torch.randint(0, 4, (128,), generator=g)

@@ -18,14 +18,6 @@ CASES = [
 ]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.mark.parametrize(("info", "surface_name"), CASES)
 def test_converges(info, surface_name):
     surface = SURFACES.get(surface_name)

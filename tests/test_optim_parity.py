@@ -37,15 +37,6 @@ VARIANTS = {
 DESIGNED = {("momentum", "momentum"), ("nag", "momentum"), ("nag", "nesterov")}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # tiny tensors: threads only add overhead (10x here)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(autouse=True)
 def float64_default():
     # torch keeps scalar state (step, NAdam's mu_product) in the default dtype; float64 makes its

@@ -19,14 +19,6 @@ from actlab.report.docs_optimizers import render as render_docs
 runner = CliRunner()
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 # -- the library run -------------------------------------------------------------------------
 
 

@@ -19,15 +19,6 @@ from actlab.train import Member, train
 DT = torch.float64
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tensors here are tiny: on a shared 2-core machine thread hand-offs cost more than math."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def spiral():
     return load("spiral", n=96, seed=3)

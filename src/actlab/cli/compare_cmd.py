@@ -2,178 +2,42 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import typer
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 
+from actlab.cli import _study_flags as flags
 from actlab.cli._app import app
 from actlab.cli._common import console as make_console
 from actlab.cli._common import friendly
-from actlab.errors import ActlabError, ParameterError
-from actlab.study.presets import PRESETS
-from actlab.study.spec import Study, load_study
-
-DEFAULT_PRESET = "quickstart"
-LISTS = {
-    "activations": "activation_params",
-    "optimizers": "optimizer_params",
-    "inits": "init_params",
-    "losses": "loss_params",
-}
-
-
-def _names(text: str | None) -> list[str] | None:
-    if text is None:
-        return None
-    names = [t.strip() for t in text.split(",") if t.strip()]
-    if not names:
-        raise ActlabError(f"{text!r} names nothing; give comma-separated names")
-    return names
-
-
-def _number(text: str, what: str, kind: type = float) -> Any:
-    try:
-        return kind(text)
-    except ValueError:
-        raise ParameterError(f"{what} {text!r} is not a number") from None
-
-
-def _lr(text: str | None) -> dict[str, Any]:
-    """``0.01,0.1`` (crossed with every optimizer) or ``sgd=0.1,adam=0.003`` (per optimizer)."""
-    if text is None:
-        return {}
-    items = [t.strip() for t in text.split(",") if t.strip()]
-    if all("=" in t for t in items):
-        pairs = [t.split("=", 1) for t in items]
-        return {"lr": None, "lrs": {k.strip(): _number(v, "--lr", float) for k, v in pairs}}
-    if any("=" in t for t in items):
-        raise ActlabError(f"--lr {text!r}: give either values (0.01,0.1) or NAME=VALUE pairs")
-    return {"lr": [_number(t, "--lr") for t in items], "lrs": {}}
-
-
-def _seeds(text: str | None) -> Any:
-    if text is None:
-        return None
-    if "," not in text:
-        return _number(text, "--seeds", int)
-    return [_number(t, "--seeds", int) for t in text.split(",") if t.strip()]
-
-
-def _batch(text: str | None) -> Any:
-    if text is None or text == "full":
-        return text
-    return _number(text, "--batch-size", int)
-
-
-def base_study(config: Path | None, preset: str | None) -> Study:
-    """The study flags start from: ``--config``, ``--preset``, or the quickstart preset."""
-    if config is not None and preset is not None:
-        raise ActlabError("give --config or --preset, not both")
-    if config is not None:
-        return load_study(config)
-    return PRESETS.get(preset or DEFAULT_PRESET).study
-
-
-def override(study: Study, changes: dict[str, Any]) -> Study:
-    """``study`` with the given fields replaced; per-name settings of names no longer in a list
-    (``lrs`` of a dropped optimizer, ``activation_params`` of a dropped activation) are dropped."""
-    d = study.to_dict()
-    d.update(changes)
-    for names, params in (*LISTS.items(), ("optimizers", "lrs")):
-        if names in changes and isinstance(d.get(params), dict):
-            d[params] = {k: v for k, v in d[params].items() if k in changes[names]}
-    return Study.from_dict(d)
-
-
-def _bar(console: Console):
-    @contextmanager
-    def factory(work) -> Iterator[Any]:
-        columns = (
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            TextColumn("{task.percentage:>3.0f}%"),
-            MofNCompleteColumn(),
-            TextColumn("runs ·"),
-            TimeElapsedColumn(),
-            TextColumn("· ETA"),
-            TimeRemainingColumn(),
-        )
-        study = work.study
-        console.print(
-            f"[bold]{study.name}[/]: {len(work.runs)} runs ({_shape(study)}), "
-            f"{work.pending} to train, {len(work.units)} stacked unit(s)"
-        )
-        with Progress(*columns, console=console, transient=False) as bar:
-            runs = bar.add_task(f"{work.study.name}: training", total=work.pending)
-            steps = bar.add_task("steps", total=work.member_steps, visible=False)
-            done = [0.0]
-            per_run = work.member_steps / max(work.pending, 1)
-
-            def advance(n: int) -> None:
-                bar.advance(steps, n)
-                done[0] += n
-                bar.update(runs, completed=min(work.pending, done[0] / per_run))
-
-            yield advance
-
-    return factory
 
 
 @app.command("compare")
 @friendly
 def compare_command(
-    config: Path | None = typer.Option(None, "--config", "-c", help="A TOML study file."),
-    preset: str | None = typer.Option(
-        None, "--preset", "-p", help="A named study ('actlab list presets'); default: quickstart."
-    ),
-    dataset: str | None = typer.Option(None, "--dataset", help="Dataset ('actlab list datasets')."),
-    model: str | None = typer.Option(None, "--model", help="Architecture: mlp, cnn1d, cnn2d."),
-    depth: int | None = typer.Option(None, "--depth", help="Hidden layers / conv blocks."),
-    width: int | None = typer.Option(None, "--width", help="Units / channels per layer."),
-    activations: str | None = typer.Option(
-        None, "--activations", "-a", help="Comma-separated activations to compare."
-    ),
-    optimizers: str | None = typer.Option(
-        None, "--optimizers", "-o", help="Comma-separated optimizers to compare."
-    ),
-    lr: str | None = typer.Option(
-        None,
-        "--lr",
-        help="Learning rates: values crossed with every optimizer (0.01,0.1), or one per "
-        "optimizer (sgd=0.1,adam=0.003).",
-    ),
-    inits: str | None = typer.Option(None, "--inits", help="Comma-separated initializers."),
-    losses: str | None = typer.Option(None, "--losses", help="Comma-separated losses."),
-    seeds: str | None = typer.Option(
-        None, "--seeds", help="Number of seeds (3 = seeds 0,1,2) or a comma list (0,4,7)."
-    ),
-    epochs: int | None = typer.Option(None, "--epochs", help="Passes over the training set."),
-    batch_size: str | None = typer.Option(
-        None, "--batch-size", help="Examples per step: N, 1 (SGD) or 'full' (gradient descent)."
-    ),
+    config: Path | None = flags.CONFIG,
+    preset: str | None = flags.PRESET,
+    dataset: str | None = flags.DATASET,
+    model: str | None = flags.MODEL,
+    depth: int | None = flags.DEPTH,
+    width: int | None = flags.WIDTH,
+    activations: str | None = flags.ACTIVATIONS,
+    optimizers: str | None = flags.OPTIMIZERS,
+    lr: str | None = flags.LR,
+    inits: str | None = flags.INITS,
+    losses: str | None = flags.LOSSES,
+    seeds: str | None = flags.SEEDS,
+    epochs: int | None = flags.EPOCHS,
+    batch_size: str | None = flags.BATCH_SIZE,
     target: float | None = typer.Option(
         None, "--target", help="Test accuracy (0-1) for the 'epochs to target' column."
     ),
     name: str | None = typer.Option(None, "--name", help="The study's name."),
-    device: str = typer.Option("cpu", "--device", help="Where to train: cpu, cuda, cuda:1, mps."),
+    device: str = flags.DEVICE,
     out: Path | None = typer.Option(
         None, "--out", help="Output directory [default: actlab-runs/NAME]."
     ),
-    force: bool = typer.Option(
-        False, "--force", help="Replace a store in OUT that holds a different study."
-    ),
+    force: bool = flags.FORCE,
     max_members: int = typer.Option(
         64, "--max-members", help="Most runs trained at once in one stacked model."
     ),
@@ -193,46 +57,28 @@ def compare_command(
     from actlab.report.study_report import report_study
     from actlab.study.runner import run_study
 
-    study = base_study(config, preset)
-    changes: dict[str, Any] = {
-        "name": name,
-        "dataset": dataset,
-        "model": model,
-        "depth": depth,
-        "width": width,
-        "activations": _names(activations),
-        "optimizers": _names(optimizers),
-        "inits": _names(inits),
-        "losses": _names(losses),
-        "seeds": _seeds(seeds),
-        "epochs": epochs,
-        "batch_size": _batch(batch_size),
-        "target": target,
-        "diagnostics": True if diagnostics else None,
-    }
-    changes = {k: v for k, v in changes.items() if v is not None} | _lr(lr)
-    if dataset is not None and dataset != study.dataset:
-        changes.setdefault("dataset_params", {})
-        changes.setdefault("target", None)  # the preset's target was for its dataset
-    if changes and name is None and config is None and preset is None:
-        changes["name"] = "compare"  # flags on top of the default preset make a new study
-    study = override(study, changes) if changes else study
+    study = flags.study_from_flags(
+        config,
+        preset,
+        name=name,
+        dataset=dataset,
+        model=model,
+        depth=depth,
+        width=width,
+        activations=activations,
+        optimizers=optimizers,
+        lr=lr,
+        inits=inits,
+        losses=losses,
+        seeds=seeds,
+        epochs=epochs,
+        batch_size=batch_size,
+        target=target,
+        diagnostics=True if diagnostics else None,
+    )
     out = Path(out) if out is not None else Path("actlab-runs") / study.name
     console = make_console()
-    store = run_study(
-        study, out, device=device, force=force, max_members=max_members, progress=_bar(console)
-    )
+    bar = flags.progress_bar(console)
+    store = run_study(study, out, device=device, force=force, max_members=max_members, progress=bar)
     with store:
         report_study(store, out, console)
-
-
-def _shape(study: Study) -> str:
-    sizes = {
-        "activations": len(study.activations),
-        "optimizers": len(study.optimizers),
-        "learning rates": len(study.lr or ()),
-        "inits": len(study.inits),
-        "losses": len(study.losses or ()),
-        "seeds": len(study.seeds),
-    }
-    return " × ".join(f"{n} {axis}" for axis, n in sizes.items() if n > 1 or axis == "seeds")

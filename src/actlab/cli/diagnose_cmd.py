@@ -5,14 +5,13 @@ from __future__ import annotations
 import contextlib
 import tempfile
 from pathlib import Path
-from typing import Any
 
 import typer
 from rich.console import Console
 
+from actlab.cli import _study_flags as flags
 from actlab.cli._app import app
 from actlab.cli._common import friendly
-from actlab.cli.compare_cmd import _bar, _batch, _lr, _names, _seeds, base_study, override
 from actlab.errors import ActlabError
 from actlab.study.store import Store
 
@@ -31,33 +30,27 @@ def diagnose_command(
     study_dir: Path | None = typer.Argument(
         None, help="A study directory recorded with 'actlab compare --diagnostics'."
     ),
-    config: Path | None = typer.Option(None, "--config", "-c", help="A TOML study file."),
-    preset: str | None = typer.Option(
-        None, "--preset", "-p", help="A named study ('actlab list presets'); default: quickstart."
-    ),
-    dataset: str | None = typer.Option(None, "--dataset", help="Dataset ('actlab list datasets')."),
-    model: str | None = typer.Option(None, "--model", help="Architecture: mlp, cnn1d, cnn2d."),
-    depth: int | None = typer.Option(None, "--depth", help="Hidden layers / conv blocks."),
-    width: int | None = typer.Option(None, "--width", help="Units / channels per layer."),
-    activations: str | None = typer.Option(None, "--activations", "-a", help="The activation."),
-    optimizers: str | None = typer.Option(None, "--optimizers", "-o", help="The optimizer."),
-    lr: str | None = typer.Option(None, "--lr", help="The learning rate."),
-    inits: str | None = typer.Option(None, "--inits", help="The initializer."),
-    losses: str | None = typer.Option(None, "--losses", help="The loss."),
+    config: Path | None = flags.CONFIG,
+    preset: str | None = flags.PRESET,
+    dataset: str | None = flags.DATASET,
+    model: str | None = flags.MODEL,
+    depth: int | None = flags.DEPTH,
+    width: int | None = flags.WIDTH,
+    activations: str | None = flags.ACTIVATIONS,
+    optimizers: str | None = flags.OPTIMIZERS,
+    lr: str | None = flags.LR,
+    inits: str | None = flags.INITS,
+    losses: str | None = flags.LOSSES,
     seeds: str | None = typer.Option(
         None, "--seeds", help="Seeds (default 1); the first seed is diagnosed."
     ),
-    epochs: int | None = typer.Option(None, "--epochs", help="Passes over the training set."),
-    batch_size: str | None = typer.Option(
-        None, "--batch-size", help="Examples per step: N, 1 (SGD) or 'full' (gradient descent)."
-    ),
-    device: str = typer.Option("cpu", "--device", help="Where to train: cpu, cuda, cuda:1, mps."),
+    epochs: int | None = flags.EPOCHS,
+    batch_size: str | None = flags.BATCH_SIZE,
+    device: str = flags.DEVICE,
     out: Path | None = typer.Option(
         None, "--out", help="Keep the run's store here [default: a temporary directory]."
     ),
-    force: bool = typer.Option(
-        False, "--force", help="Replace a store in OUT that holds a different study."
-    ),
+    force: bool = flags.FORCE,
 ) -> None:
     """Diagnose a network: per-layer activation statistics, dead and saturated units, gradient
     and update sizes, the findings they point to (vanishing or exploding gradients, dying ReLU,
@@ -68,15 +61,15 @@ def diagnose_command(
     diagnostics first. Example: actlab diagnose --dataset mnist1d --depth 10 --activations
     sigmoid --inits xavier_uniform --optimizers sgd --epochs 5
     """
-    flags = dict(config=config, preset=preset, dataset=dataset, model=model, depth=depth)
-    flags |= dict(width=width, activations=activations, optimizers=optimizers, lr=lr)
-    flags |= dict(inits=inits, losses=losses, seeds=seeds, epochs=epochs, batch_size=batch_size)
-    flags |= dict(out=out)
+    given = dict(config=config, preset=preset, dataset=dataset, model=model, depth=depth)
+    given |= dict(width=width, activations=activations, optimizers=optimizers, lr=lr)
+    given |= dict(inits=inits, losses=losses, seeds=seeds, epochs=epochs, batch_size=batch_size)
+    given |= dict(out=out)
     console = Console(width=140)
     if study_dir is not None:
-        given = [f"--{k.replace('_', '-')}" for k, v in flags.items() if v is not None]
-        if given:
-            raise ActlabError(f"give a study directory or training flags, not both ({given[0]})")
+        named = [f"--{k.replace('_', '-')}" for k, v in given.items() if v is not None]
+        if named:
+            raise ActlabError(f"give a study directory or training flags, not both ({named[0]})")
         if not study_dir.is_dir():
             raise ActlabError(f"{study_dir} does not exist or is not a directory")
         with Store.open(study_dir) as store:
@@ -85,25 +78,24 @@ def diagnose_command(
 
     from actlab.study.runner import run_study
 
-    study = base_study(config, preset)
-    changes: dict[str, Any] = {
-        "name": "diagnose",
-        "dataset": dataset,
-        "model": model,
-        "depth": depth,
-        "width": width,
-        "activations": _names(activations),
-        "optimizers": _names(optimizers),
-        "inits": _names(inits),
-        "losses": _names(losses),
-        "seeds": _seeds(seeds) if seeds is not None else 1,
-        "epochs": epochs,
-        "batch_size": _batch(batch_size),
-    }
-    changes = {k: v for k, v in changes.items() if v is not None} | _lr(lr) | {"diagnostics": True}
-    if dataset is not None and dataset != study.dataset:
-        changes.setdefault("dataset_params", {})
-    study = override(study, changes)
+    study = flags.study_from_flags(
+        config,
+        preset,
+        default_name="diagnose",
+        dataset=dataset,
+        model=model,
+        depth=depth,
+        width=width,
+        activations=activations,
+        optimizers=optimizers,
+        lr=lr,
+        inits=inits,
+        losses=losses,
+        seeds=seeds or "1",
+        epochs=epochs,
+        batch_size=batch_size,
+        diagnostics=True,
+    )
     variants = {r.label(study.varying()) for r in study.runs()}
     if len(variants) > 1:
         raise ActlabError(
@@ -114,6 +106,8 @@ def diagnose_command(
     with contextlib.ExitStack() as stack:
         where = out if out is not None else stack.enter_context(tempfile.TemporaryDirectory())
         store = stack.enter_context(
-            run_study(study, where, device=device, force=force, progress=_bar(console))
+            run_study(
+                study, where, device=device, force=force, progress=flags.progress_bar(console)
+            )
         )
         _show(store, console)

@@ -35,7 +35,9 @@ def plot_command(
         [], "--param", "-p", help="NAME.k=v: set a parameter of every curve named NAME."
     ),
     x_range: str | None = typer.Option(
-        None, "--range", help="x interval LOW,HIGH [default: -5,5 widened to show every kink].",
+        None,
+        "--range",
+        help="x interval LOW,HIGH [default: -5,5 widened to show every kink].",
         metavar="A,B",
     ),
     title: str | None = typer.Option(None, "--title", help="Figure title."),
