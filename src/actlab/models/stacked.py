@@ -86,7 +86,41 @@ class _PerMember(nn.Module):
         return torch.cat(parts).index_select(0, self.inverse)
 
 
-class StackedMLP(nn.Module):
+class WeightStack(nn.Module):
+    """What the stacks with stacked weights share: a member as a plain model, and which member
+    owns each parameter row. Subclasses set ``specs`` and ``seeds`` and define
+    ``_pairs(k, model)``: ``(stacked view, plain tensor)`` for every parameter of member ``k``."""
+
+    specs: tuple[ModelSpec, ...]
+    seeds: tuple[int, ...]
+
+    def __len__(self) -> int:
+        return len(self.specs)
+
+    def _index(self, k: int) -> int:
+        if not 0 <= k < len(self):
+            raise ActlabError(f"member {k} is out of range; this stack has {len(self)} members")
+        return k
+
+    def _pairs(self, k: int, model: nn.Module) -> Iterator[tuple[Tensor, Tensor]]:
+        raise NotImplementedError
+
+    def member(self, k: int) -> nn.Sequential:
+        """Member ``k`` alone: ``build(specs[k], seeds[k])`` with this member's current weights
+        copied in, on this model's device and dtype and in its train/eval mode."""
+        k = self._index(k)
+        model = build(self.specs[k], seed=self.seeds[k]).to(next(self.parameters()))
+        with torch.no_grad():
+            for stacked, plain in self._pairs(k, model):
+                plain.copy_(stacked)
+        return model.train(self.training)
+
+    def parameter_members(self) -> list[tuple[nn.Parameter, Tensor]]:
+        """Every parameter with the member owning each of its rows (see :func:`member_rows`)."""
+        return member_rows(self, len(self))
+
+
+class StackedMLP(WeightStack):
     """K MLPs sharing one architecture, as stacked weights (see the module docstring).
 
     Args:
@@ -144,9 +178,6 @@ class StackedMLP(nn.Module):
         """K members, one per ``(spec, seed)``; see the class docstring."""
         return cls(specs, seeds)
 
-    def __len__(self) -> int:
-        return len(self.specs)
-
     def forward(self, x: Tensor) -> Tensor:
         h = self._inputs(x)
         for layer, act in enumerate(self.acts):
@@ -155,21 +186,6 @@ class StackedMLP(nn.Module):
             z = F.dropout(z, self.spec.dropout, self.training) if self.spec.dropout else z
             h = h + z if self.residual[layer] else z
         return torch.baddbmm(self.biases[-1], h, self.weights[-1])
-
-    def member(self, k: int) -> nn.Sequential:
-        """Member ``k`` alone: ``build(specs[k], seeds[k])`` with this member's current weights
-        copied in, on this model's device and dtype and in its train/eval mode."""
-        if not 0 <= k < len(self):
-            raise ActlabError(f"member {k} is out of range; this stack has {len(self)} members")
-        model = build(self.specs[k], seed=self.seeds[k]).to(self.weights[0])
-        with torch.no_grad():
-            for stacked, plain in self._pairs(k, model):
-                plain.copy_(stacked)
-        return model.train(self.training)
-
-    def parameter_members(self) -> list[tuple[nn.Parameter, Tensor]]:
-        """Every parameter with the member owning each of its rows (see :func:`member_rows`)."""
-        return member_rows(self, len(self))
 
     def member_parameters(self, k: int) -> list[Tensor]:
         """Views of member ``k``'s parameters, shaped and ordered as ``member(k).parameters()``

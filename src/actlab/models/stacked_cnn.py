@@ -37,7 +37,7 @@ from actlab.errors import ActlabError
 from actlab.models._core import ModelSpec, build
 from actlab.models._stacking import activation_groups, check_members, member_inputs
 from actlab.models.cnn import KERNEL_1D, STRIDE_1D
-from actlab.models.stacked import _PerMember, member_rows
+from actlab.models.stacked import WeightStack, _PerMember
 
 __all__ = ["StackedCNN1d"]
 
@@ -45,7 +45,7 @@ _NAME = "StackedCNN1d"
 _SHARED = ("kind", "input_shape", "n_outputs", "depth", "width", "normalization", "dropout")
 
 
-class StackedCNN1d(nn.Module):
+class StackedCNN1d(WeightStack):
     """K ``cnn1d`` networks sharing one architecture, as grouped convolutions (module docstring).
 
     Args:
@@ -101,9 +101,6 @@ class StackedCNN1d(nn.Module):
         norms = [m for m in model.modules() if isinstance(m, nn.GroupNorm)]
         self.eps = norms[0].eps if norms else 0.0
 
-    def __len__(self) -> int:
-        return len(self.specs)
-
     def forward(self, x: Tensor) -> Tensor:
         K, c_in = len(self), self.in_channels
         shared = member_inputs(_NAME, x, self.spec.input_shape, K)
@@ -126,19 +123,6 @@ class StackedCNN1d(nn.Module):
         h = h.reshape(h.shape[0], K, -1).transpose(0, 1)
         return torch.baddbmm(self.head_bias, h, self.head_weight)
 
-    def member(self, k: int) -> nn.Sequential:
-        """Member ``k`` alone: ``build(specs[k], seeds[k])`` with this member's current weights
-        copied in, on this model's device and dtype and in its train/eval mode."""
-        model = build(self.specs[self._index(k)], seed=self.seeds[k]).to(self.head_weight)
-        with torch.no_grad():
-            for stacked, plain in self._pairs(k, model):
-                plain.copy_(stacked)
-        return model.train(self.training)
-
-    def parameter_members(self) -> list[tuple[nn.Parameter, Tensor]]:
-        """Every parameter with the member owning each of its rows (see ``member_rows``)."""
-        return member_rows(self, len(self))
-
     def member_parameters(self, k: int) -> list[Tensor]:
         """Views of member ``k``'s parameters, shaped and ordered as ``member(k).parameters()``;
         writing to a view writes the stack."""
@@ -154,11 +138,6 @@ class StackedCNN1d(nn.Module):
 
     def _pairs(self, k: int, model: nn.Module) -> Iterator[tuple[Tensor, Tensor]]:
         return zip(self.member_parameters(k), model.parameters(), strict=True)
-
-    def _index(self, k: int) -> int:
-        if not 0 <= k < len(self):
-            raise ActlabError(f"member {k} is out of range; this stack has {len(self)} members")
-        return k
 
     def _norm(self, h: Tensor, layer: int) -> Tensor:
         if not self.layernorm:
