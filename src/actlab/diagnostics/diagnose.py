@@ -21,8 +21,7 @@ from typing import Any
 
 from actlab.activations import ACTIVATIONS
 from actlab.diagnostics import rows as R
-from actlab.diagnostics.findings import Finding, Thresholds, _saturating, findings
-from actlab.diagnostics.metrics import gradient_ratio
+from actlab.diagnostics.findings import Finding, Thresholds, _saturating, findings, ratio_series
 from actlab.diagnostics.table import health_table
 from actlab.errors import ActlabError
 from actlab.init import weight_variance
@@ -88,14 +87,10 @@ def measured_ratio(rows: R.Rows) -> tuple[float | None, float | None, int]:
     steps where it is recorded and finite -- its median (the value the findings judge) and its
     value at the first of them; ``(None, None, 0)`` with fewer than two hidden layers."""
     norms = R.frame(rows).get(R.GRAD_NORM, {})
-    hidden = R.hidden_layers(norms)
-    if len(hidden) < 2:
+    series = ratio_series(norms, R.hidden_layers(norms))
+    if series is None:
         return None, None, 0
-    first, last = norms[hidden[0]], norms[hidden[-1]]
-    ratios = [float(gradient_ratio(first[s], last[s])) for s in sorted(first) if s in last]
-    ratios = [r for r in ratios if math.isfinite(r)]
-    if not ratios:
-        return None, None, 0
+    ratios = series[0]
     return statistics.median(ratios), ratios[0], len(ratios)
 
 

@@ -177,18 +177,27 @@ def _dying(run: _Run) -> Finding | None:
     )
 
 
-def _gradient_ratios(run: _Run) -> tuple[float, int, str, str] | None:
-    """Median over steps of the first/last hidden grad-norm ratio, the step count, the layers."""
-    norms = run.frame.get(R.GRAD_NORM, {})
-    layers = [layer for layer in run.hidden if layer in norms]
+def ratio_series(
+    norms: dict[str, dict[int, float]], hidden: list[str]
+) -> tuple[list[float], str, str] | None:
+    """The first-to-last hidden layer weight-gradient-norm ratio at every recorded step where it
+    is finite (in step order), and the two layers; ``None`` without two layers or any ratio."""
+    layers = [layer for layer in hidden if layer in norms]
     if len(layers) < 2:
         return None
     first, last = norms[layers[0]], norms[layers[-1]]
-    ratios = [float(gradient_ratio(first[s], last[s])) for s in first if s in last]
+    ratios = [float(gradient_ratio(first[s], last[s])) for s in sorted(first) if s in last]
     ratios = [r for r in ratios if math.isfinite(r)]
-    if not ratios:
+    return (ratios, layers[0], layers[-1]) if ratios else None
+
+
+def _gradient_ratios(run: _Run) -> tuple[float, int, str, str] | None:
+    """Median over steps of the first/last hidden grad-norm ratio, the step count, the layers."""
+    series = ratio_series(run.frame.get(R.GRAD_NORM, {}), run.hidden)
+    if series is None:
         return None
-    return statistics.median(ratios), len(ratios), layers[0], layers[-1]
+    ratios, first, last = series
+    return statistics.median(ratios), len(ratios), first, last
 
 
 def _ratio_text(run: _Run, ratio: float, n: int, first: str, last: str, bound: str) -> str:
