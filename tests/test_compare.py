@@ -199,3 +199,11 @@ def test_a_killed_study_resumes_to_the_same_results(tmp_path):
             return sorted((r["run"], r["epoch"], r["test_acc"], r["train_loss"]) for r in rows)
 
         assert strip(a.metrics()) == strip(b.metrics())
+
+
+def test_help_explains_the_defaults():
+    result = invoke("compare", "--help")
+    assert result.exit_code == 0
+    text = " ".join(result.output.split())
+    for needle in ("quickstart", "actlab-runs/NAME", "sgd=0.1,adam=0.003", "resumes"):
+        assert needle in text, needle

@@ -35,7 +35,7 @@ def compare_command(
     name: str | None = typer.Option(None, "--name", help="The study's name."),
     device: str = flags.DEVICE,
     out: Path | None = typer.Option(
-        None, "--out", help="Output directory [default: actlab-runs/NAME]."
+        None, "--out", help="Output directory (default: actlab-runs/NAME)."
     ),
     force: bool = flags.FORCE,
     max_members: int = typer.Option(

@@ -48,7 +48,7 @@ def diagnose_command(
     batch_size: str | None = flags.BATCH_SIZE,
     device: str = flags.DEVICE,
     out: Path | None = typer.Option(
-        None, "--out", help="Keep the run's store here [default: a temporary directory]."
+        None, "--out", help="Keep the run's store here (default: a temporary directory)."
     ),
     force: bool = flags.FORCE,
 ) -> None:

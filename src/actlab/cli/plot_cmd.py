@@ -37,7 +37,7 @@ def plot_command(
     x_range: str | None = typer.Option(
         None,
         "--range",
-        help="x interval LOW,HIGH [default: -5,5 widened to show every kink].",
+        help="x interval LOW,HIGH (default: -5,5 widened to show every kink).",
         metavar="A,B",
     ),
     title: str | None = typer.Option(None, "--title", help="Figure title."),

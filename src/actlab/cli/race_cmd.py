@@ -46,9 +46,9 @@ def race_command(
         ",".join(DEFAULT_OPTIMIZERS), "--optimizers", help="Comma-separated optimizer names."
     ),
     out: Path = typer.Option(..., "--out", "-o", help="Output file: .png (still) or .gif."),
-    steps: int | None = typer.Option(None, "--steps", help="Steps [default: the surface's]."),
+    steps: int | None = typer.Option(None, "--steps", help="Steps (default: the surface's)."),
     start: str | None = typer.Option(
-        None, "--start", metavar="X,Y", help="Starting point [default: the surface's]."
+        None, "--start", metavar="X,Y", help="Starting point (default: the surface's)."
     ),
     lr: list[str] = typer.Option(
         [], "--lr", metavar="NAME=VALUE", help="Learning rate of one optimizer (repeatable)."
