@@ -260,8 +260,7 @@ register(
     derivative=r"f'(x) = \lambda \begin{cases} 1 & x > 0 \\ \alpha e^{x} & x \le 0 \end{cases}",
     fn=selu,
     df=lambda x: SELU_SCALE * torch.where(x > 0, _ones(x), SELU_ALPHA * torch.exp(x)),
-    d2f=lambda x: SELU_SCALE
-    * torch.where(x > 0, torch.zeros_like(x), SELU_ALPHA * torch.exp(x)),
+    d2f=lambda x: SELU_SCALE * torch.where(x > 0, torch.zeros_like(x), SELU_ALPHA * torch.exp(x)),
     kinks=lambda p: (0.0,),
     torch_fn=F.selu,
     reference="Klambauer et al. 2017, Self-Normalizing Neural Networks",

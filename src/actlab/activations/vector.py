@@ -71,8 +71,7 @@ register(
     formula=r"\log p_i = \frac{x_i}{T} - \log \sum_j e^{x_j / T}",
     derivative=r"\frac{\partial \log p_i}{\partial x_j} = \frac{1}{T} (\delta_{ij} - p_j)",
     fn=log_softmax,
-    vjp=lambda y, g, temperature, dim: (g - torch.exp(y) * g.sum(dim, keepdim=True))
-    / temperature,
+    vjp=lambda y, g, temperature, dim: (g - torch.exp(y) * g.sum(dim, keepdim=True)) / temperature,
     scalar_view=_two_logits("log_softmax"),
     torch_fn=lambda x, temperature, dim: F.log_softmax(x / temperature, dim),
     reference="(textbook); Bridle 1990",

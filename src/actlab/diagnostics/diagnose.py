@@ -21,7 +21,7 @@ from typing import Any
 
 from actlab.activations import ACTIVATIONS
 from actlab.diagnostics import rows as R
-from actlab.diagnostics.findings import Finding, Thresholds, _saturating, findings, ratio_series
+from actlab.diagnostics.findings import Finding, Thresholds, findings, ratio_series, saturating
 from actlab.diagnostics.table import health_table
 from actlab.errors import ActlabError
 from actlab.init import weight_variance
@@ -62,7 +62,7 @@ class Diagnosis:
     def saturating(self) -> bool | None:
         """Whether the activation flattens on both sides (sigmoid, tanh: the saturation rule
         applies); ``False`` for ReLU-like ones, whose saturated fraction is their flat side."""
-        return None if self.activation is None else _saturating(self.activation)
+        return None if self.activation is None else saturating(self.activation)
 
     @property
     def warnings(self) -> tuple[Finding, ...]:
@@ -161,7 +161,7 @@ def predicted_ratio(
     if ACTIVATIONS.get(spec.activation).kind != "elementwise":
         return None
     width, n_in = spec.width, spec.in_features
-    kwargs = spec._init_kwargs()
+    kwargs = spec.init_kwargs()
     mean_1, var_1 = weight_variance(spec.init, n_in, width, **kwargs)
     mean_w, var_w = weight_variance(spec.init, width, width, **kwargs)
     if mean_1 != 0 or mean_w != 0 or var_w <= 0:

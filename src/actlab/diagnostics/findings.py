@@ -257,7 +257,7 @@ def _exploding(run: _Run) -> Finding | None:
 
 
 def _saturation(run: _Run) -> Finding | None:
-    if run.activation is None or not _saturating(run.activation.name):
+    if run.activation is None or not saturating(run.activation.name):
         return None
     sat = run.last(R.SATURATION)
     bad = {layer: v for layer, (_, v) in sat.items() if v > run.t.saturation}
@@ -355,7 +355,7 @@ def _adagrad(run: _Run) -> Finding | None:
 
 
 @cache
-def _saturating(name: str) -> bool:
+def saturating(name: str) -> bool:
     """Flat on both sides far out (computed property): sigmoid, tanh, hardtanh, relu6, ..."""
     return "no" not in compute(name).saturates
 

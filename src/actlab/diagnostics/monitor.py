@@ -117,14 +117,14 @@ def _autograd_derivative(module: nn.Module) -> Derivative:
     return df
 
 
-def _activation(module: nn.Module) -> tuple[str, Derivative | None] | None:
+def activation_of(module: nn.Module) -> tuple[str, Derivative | None] | None:
     if isinstance(module, Activation):
         return module.info.name, _catalog_derivative(module)
     name = TORCH_ACTIVATIONS.get(type(module))
     return None if name is None else (name, _autograd_derivative(module))
 
 
-def _discover(model: nn.Module) -> list[_Layer]:
+def discover_layers(model: nn.Module) -> list[_Layer]:
     """The model's weight layers, each with the activation that follows it, named as documented."""
     found: list[dict[str, Any]] = []
     inside_maxout: set[int] = set()
@@ -138,7 +138,7 @@ def _discover(model: nn.Module) -> list[_Layer]:
             )
         elif isinstance(module, LAYERS) and id(module) not in inside_maxout:
             found.append(dict(weight=module.weight))
-        elif found and "act" not in found[-1] and (act := _activation(module)) is not None:
+        elif found and "act" not in found[-1] and (act := activation_of(module)) is not None:
             found[-1].update(act=module, activation=act[0], derivative=act[1])
     if not found:
         raise ActlabError(
@@ -201,7 +201,7 @@ class Monitor:
         self.probe = probe
         self.saturation_threshold = saturation_threshold
         self.rows: list[tuple[int, str, str, float]] = []
-        self._layers = _discover(model)
+        self._layers = discover_layers(model)
         self._step: int | None = None
         self._last_step: int | None = None
         self._seen: set[tuple[str, str]] = set()

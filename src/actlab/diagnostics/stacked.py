@@ -54,10 +54,10 @@ from torch import Tensor, nn
 
 from actlab.diagnostics import metrics
 from actlab.diagnostics import rows as R
-from actlab.diagnostics.monitor import _activation, _discover
+from actlab.diagnostics.monitor import activation_of, discover_layers
 from actlab.errors import ActlabError
 from actlab.models import ModelSpec
-from actlab.models.stacked import StackedMLP, _PerMember
+from actlab.models.stacked import PerMember, StackedMLP
 from actlab.models.stacked_cnn import StackedCNN1d
 from actlab.models.stacks import ModuleStack
 from actlab.optim import OPTIMIZERS
@@ -73,7 +73,7 @@ Key = tuple[str, str]  # (layer, metric)
 @dataclass(frozen=True, eq=False)
 class _Site:
     """One weight layer of a stack: its stacked weight ``[K, ...]`` (row = stack position), and
-    where its activation's input and output are read: a ``_PerMember`` module with ``units``
+    where its activation's input and output are read: a ``PerMember`` module with ``units``
     mapping its tensors to ``[K, examples, units]``, or, in a ModuleStack, the paths of the
     activation module and of the module whose output is ``z`` inside each member's network."""
 
@@ -114,7 +114,7 @@ def _sites(model: nn.Module) -> list[_Site]:
         params = {id(p): n for n, p in plain.named_parameters()}
         modules = {id(m): n for n, m in plain.named_modules()}
         sites = []
-        for layer in _discover(plain):
+        for layer in discover_layers(plain):
             weight = model.params[model.names.index(params[id(layer.weight)])]
             paths = None
             if layer.act is not None:
@@ -128,7 +128,7 @@ def _sites(model: nn.Module) -> list[_Site]:
     )
 
 
-def _group_saturation(act: _PerMember, z: Tensor, threshold: float) -> Tensor:
+def _group_saturation(act: PerMember, z: Tensor, threshold: float) -> Tensor:
     """``[K]`` saturated fraction ``mean [|f'(z)| < threshold]`` per member, f' from the catalog
     once per activation group; NaN for members whose activation has no elementwise f'."""
     out = torch.full((z.shape[0],), math.nan, dtype=torch.float64, device=z.device)
@@ -287,7 +287,7 @@ class StackRecorder:
         """ModuleStack: hooks on member k's own activation (and pre-activation) module."""
         act_path, pre_path = site.paths
         act = shell.get_submodule(act_path)
-        found = _activation(act)
+        found = activation_of(act)
         df = None if found is None else found[1]
 
         def on_pre(z: Tensor) -> None:

@@ -159,7 +159,7 @@ class ModelSpec:
         if scheme.uses_activation and {"activation", "activation_params"} & set(iparams):
             raise ParameterError(f"{scheme.name}: the activation is set by the model")
         set_(self, "init_params", _pairs(iparams))
-        scheme.bind(self._init_kwargs())  # raises on bad values
+        scheme.bind(self.init_kwargs())  # raises on bad values
         for check, arg in ((info.check_input, self.input_shape), (info.check_spec, self)):
             problem = check(arg) if check is not None else None
             if problem:
@@ -188,7 +188,7 @@ class ModelSpec:
     def in_features(self) -> int:
         return math.prod(self.input_shape)
 
-    def _init_kwargs(self) -> dict[str, Any]:
+    def init_kwargs(self) -> dict[str, Any]:
         kwargs = dict(self.init_params)
         if INITIALIZERS.get(self.init).uses_activation:
             act = self.activation_kwargs
@@ -230,4 +230,4 @@ def build(spec: ModelSpec, *, seed: int) -> nn.Module:
         raise ParameterError(f"seed={seed!r} must be an integer")
     model = MODELS.get(spec.kind).builder(spec)
     generator = torch.Generator().manual_seed(seed)
-    return init_(model, spec.init, generator=generator, **spec._init_kwargs())
+    return init_(model, spec.init, generator=generator, **spec.init_kwargs())

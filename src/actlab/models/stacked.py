@@ -62,7 +62,7 @@ class _GroupActivation(nn.Module):
         return activate(x, self.info, **params)
 
 
-class _PerMember(nn.Module):
+class PerMember(nn.Module):
     """A hidden layer's activations: each group on its members' slice of dim 0, put back in
     member order (slices, cat and a permutation: no arithmetic, so nothing is rounded). When the
     groups are contiguous runs of members in order -- the batched trainer orders its members so
@@ -165,7 +165,7 @@ class StackedMLP(WeightStack):
             keys.setdefault((s.activation, s.activation_params), []).append(k)
         groups = list(keys.values())
         self.where = {k: (g, i) for g, members in enumerate(groups) for i, k in enumerate(members)}
-        self.acts = nn.ModuleList(_PerMember(self.specs, groups) for _ in range(depth))
+        self.acts = nn.ModuleList(PerMember(self.specs, groups) for _ in range(depth))
         with torch.no_grad():
             for k in range(K):
                 model = build(self.specs[k], seed=self.seeds[k])

@@ -13,7 +13,7 @@ with ``W_l[k]`` (``[K, C, C_in, 5]``) member k's ``Conv1d`` weight, so every par
 members on dim 0. A shared input ``[B, C_in, L]`` is not copied K times: the first convolution
 runs with ``groups=1`` on it, every member's filters reading the same channels. ``layernorm``
 (``GroupNorm(1, C)`` per member) is ``group_norm`` with K groups: each group is one member's
-``[C, L]`` map. Activations run per activation group (:class:`~actlab.models.stacked._PerMember`)
+``[C, L]`` map. Activations run per activation group (:class:`~actlab.models.stacked.PerMember`)
 on the view ``[K, B, C*L]``, or ``[K, B*L, C]`` (channels last) when a member's activation acts
 along the channels (softmax).
 
@@ -37,7 +37,7 @@ from actlab.errors import ActlabError
 from actlab.models._core import ModelSpec, build
 from actlab.models._stacking import activation_groups, check_members, member_inputs
 from actlab.models.cnn import KERNEL_1D, STRIDE_1D
-from actlab.models.stacked import WeightStack, _PerMember
+from actlab.models.stacked import PerMember, WeightStack
 
 __all__ = ["StackedCNN1d"]
 
@@ -89,7 +89,7 @@ class StackedCNN1d(WeightStack):
         self.head_bias = zeros(1, spec.n_outputs)
         groups = activation_groups(self.specs)
         self.where = {k: (g, i) for g, members in enumerate(groups) for i, k in enumerate(members)}
-        self.acts = nn.ModuleList(_PerMember(self.specs, groups) for _ in range(depth))
+        self.acts = nn.ModuleList(PerMember(self.specs, groups) for _ in range(depth))
         self.channels_last = any(
             "dim" in ACTIVATIONS.get(self.specs[g[0]].activation).defaults for g in groups
         )

@@ -34,8 +34,9 @@ class Curve:
         """The name as the user wrote it (an alias stays an alias), with non-default params."""
         info = ACTIVATIONS.get(self.name)
         shown = {k: v for k, v in self.params.items() if info.defaults.get(k) != v}
-        extra = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in
-                          shown.items())
+        extra = ", ".join(
+            f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in shown.items()
+        )
         return f"{self.name}({extra})" if extra else self.name
 
 

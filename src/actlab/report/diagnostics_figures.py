@@ -22,7 +22,7 @@ import numpy as np
 
 from actlab.diagnostics import rows as R
 from actlab.report.diagnosis import VariantRun, variant_runs
-from actlab.report.study_figures import FIGURES, Figure, _save
+from actlab.report.study_figures import FIGURES, Figure, save_figure
 from actlab.study.stats import VariantSummary
 from actlab.study.store import Store
 
@@ -110,7 +110,7 @@ def plot_gradient_flow(
         _title(ax, i, v)
     fig.colorbar(image, ax=list(axes[: len(maps)]), shrink=0.8, label="log10 ||dL/dW||")
     path = Path(out_dir) / "gradient_flow.png"
-    _save(fig, path)
+    save_figure(fig, path)
     return Figure(
         "gradient_flow",
         "Gradient flow",
@@ -137,7 +137,7 @@ def plot_units(summaries: Sequence[VariantSummary], store: Store, out_dir: Path)
             ax.set_ylabel(what, fontsize=7)
             _title(ax, i + 1, v)
     path = Path(out_dir) / "units.png"
-    _save(fig, path)
+    save_figure(fig, path)
     return Figure(
         "units",
         "Dead and saturated units",
@@ -161,7 +161,7 @@ def plot_effective_lr(
         ax.set_ylabel("effective lr", fontsize=7)
         _title(ax, i, v)
     path = Path(out_dir) / "effective_lr.png"
-    _save(fig, path)
+    save_figure(fig, path)
     return Figure(
         "effective_lr",
         "Effective learning rates",

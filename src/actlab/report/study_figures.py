@@ -117,7 +117,7 @@ def plot_curves(summaries: Sequence[VariantSummary], store: Store, out_dir: Path
     _legend(fig, handles, labels)
     fig.tight_layout()
     path = Path(out_dir) / "curves.png"
-    _save(fig, path)
+    save_figure(fig, path)
     return Figure("curves", "Learning curves", path, "Mean over finished runs; band = 95% CI.")
 
 
@@ -168,11 +168,11 @@ def plot_comparison(
     ax.set_title("final value per seed (dots), mean ± 95% CI (black)", fontsize=10)
     fig.tight_layout()
     path = Path(out_dir) / "comparison.png"
-    _save(fig, path)
+    save_figure(fig, path)
     return Figure("comparison", "Final results per seed", path, "Variants sorted by rank.")
 
 
-def _save(fig: Any, path: Path) -> None:
+def save_figure(fig: Any, path: Path) -> None:
     try:
         fig.savefig(path, dpi=110, bbox_inches="tight")
     finally:
