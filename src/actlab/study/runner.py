@@ -14,8 +14,9 @@ recorded ``wall_s`` is its unit's wall time divided by the unit's size (the cost
 
 from __future__ import annotations
 
+import dataclasses
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +44,13 @@ class Plan:
     data: Dataset
     runs: tuple[RunConfig, ...]
     units: tuple[tuple[RunConfig, ...], ...]
+    max_members: int = MAX_MEMBERS
+
+    def left(self, store: Store) -> Plan:
+        """The same plan without the runs ``store`` already holds (failed ones stay)."""
+        left = set(store.pending([r.key for r in self.runs], retry_failed=True))
+        todo = [r for r in self.runs if r.key in left]
+        return dataclasses.replace(self, units=_units(todo, self.max_members))
 
     @property
     def pending(self) -> int:
@@ -74,26 +82,28 @@ def plan(
     device: str | torch.device = "cpu",
     max_members: int = MAX_MEMBERS,
 ) -> Plan:
-    """Check the study against its data and split the runs not yet in ``store`` into units."""
+    """Check the study against its data and split its runs into units -- those not yet in
+    ``store``, if one is given (failed runs are tried again)."""
     if max_members < 1:
         raise ActlabError(f"max_members={max_members} must be at least 1")
     data = load_data(study, device) if data is None else data
-    runs = tuple(study.runs())
+    runs = tuple(dict.fromkeys(study.runs()))
     for run in runs:
         run.model_spec(data)  # raises on a model that does not fit the data
-    todo = list(dict.fromkeys(runs))
-    if store is not None:  # failed runs are tried again
-        left = set(store.pending([r.key for r in todo], retry_failed=True))
-        todo = [r for r in todo if r.key in left]
+    work = Plan(study, data, runs, _units(runs, max_members), max_members)
+    return work if store is None else work.left(store)
+
+
+def _units(runs: Sequence[RunConfig], max_members: int) -> tuple[tuple[RunConfig, ...], ...]:
+    """Runs grouped by what they must share to be stacked, at most ``max_members`` a unit."""
     stacks: dict[tuple, list[RunConfig]] = {}
-    for run in todo:
+    for run in runs:
         stacks.setdefault(run.stack_key, []).append(run)
-    units = tuple(
+    return tuple(
         tuple(group[i : i + max_members])
         for group in stacks.values()
         for i in range(0, len(group), max_members)
     )
-    return Plan(study, data, runs, units)
 
 
 def check_device(device: str) -> torch.device:
@@ -133,11 +143,10 @@ def run_study(
         ActlabError: bad input, found before anything is stored.
     """
     dev = check_device(device)
-    data = load_data(study, dev)
-    plan(study, data=data, max_members=max_members)  # check everything before opening the store
+    work = plan(study, device=dev, max_members=max_members)  # every check, before the store
     store = Store.open(out, study.to_dict(), force=force)
     try:
-        work = plan(study, store, data=data, max_members=max_members)
+        work = work.left(store)
         with _progress(progress, work) as advance:
             for unit in work.units:
                 _run_unit(store, work, unit, dev, advance)
@@ -212,5 +221,5 @@ class _progress:
         self.cm = self.factory(self.work)
         return self.cm.__enter__()
 
-    def __exit__(self, *exc: object) -> Iterator[None] | None:
+    def __exit__(self, *exc: object) -> bool | None:
         return None if self.cm is None else self.cm.__exit__(*exc)

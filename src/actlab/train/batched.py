@@ -196,7 +196,7 @@ def train(
                 total = torch.where(ok.to(device), values, torch.zeros_like(values)).sum()
                 total.backward()
             with torch.no_grad():
-                seen += values.detach() * len(target if index is None else index[0])
+                seen += values.detach() * (n if index is None else index.shape[1])
                 if losses.classification:
                     hits += (out.detach().argmax(-1) == target).sum(-1)
             ok &= _finite_gradients(opt, K)
