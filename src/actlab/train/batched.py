@@ -261,7 +261,6 @@ class _LossGroups:
             if info.reduction not in ("mean", "batchmean"):
                 raise ActlabError(f"{info.name}: its default reduction is not a mean")
             groups.setdefault((info.name, tuple(sorted(params.items()))), []).append(k)
-        self.K = len(members)
         self.classification = task == "classification"
         self.groups = [
             (LOSSES.get(name), dict(params), torch.tensor(ks))
