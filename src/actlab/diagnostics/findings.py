@@ -160,12 +160,21 @@ def findings(
 # -- the rules -------------------------------------------------------------------------------
 
 
-def _dying(run: _Run) -> Finding | None:
-    dead = run.last(R.DEAD)
-    bad = {layer: v for layer, (_, v) in dead.items() if v > run.t.dead}
+def _over(run: _Run, metric: str, threshold: float) -> tuple[dict[str, float], int] | None:
+    """The layers whose last recorded ``metric`` exceeds ``threshold`` (layer -> value), and the
+    last recorded step; ``None`` if no layer does."""
+    last = run.last(metric)
+    bad = {layer: v for layer, (_, v) in last.items() if v > threshold}
     if not bad:
         return None
-    step = max(s for s, _ in dead.values())
+    return bad, max(s for s, _ in last.values())
+
+
+def _dying(run: _Run) -> Finding | None:
+    over = _over(run, R.DEAD, run.t.dead)
+    if over is None:
+        return None
+    bad, step = over
     return Finding(
         "dying_relu",
         "warning",
@@ -259,11 +268,10 @@ def _exploding(run: _Run) -> Finding | None:
 def _saturation(run: _Run) -> Finding | None:
     if run.activation is None or not saturating(run.activation.name):
         return None
-    sat = run.last(R.SATURATION)
-    bad = {layer: v for layer, (_, v) in sat.items() if v > run.t.saturation}
-    if not bad:
+    over = _over(run, R.SATURATION, run.t.saturation)
+    if over is None:
         return None
-    step = max(s for s, _ in sat.values())
+    bad, step = over
     return Finding(
         "saturation",
         "warning",

@@ -19,11 +19,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from actlab.activations import activate
 from actlab.errors import ActlabError
 from actlab.models._core import ModelSpec, build
 from actlab.models.layers import activation
-from actlab.nn import Maxout
+from actlab.nn import Activation, Maxout
 
 __all__ = ["StackedMLP"]
 
@@ -40,26 +39,19 @@ _SHARED = (
 )
 
 
-class _GroupActivation(nn.Module):
+class _GroupActivation(Activation):
     """One activation applied to a group of ``n`` members ``[n, B, F]``; each learnable parameter
-    (PReLU's slope) is one value per member, shape ``[n, 1, 1]``."""
+    (PReLU's slope) is one value per member, shape ``[n, 1, 1]``. Its forward is
+    :class:`actlab.nn.Activation`'s; only the parameters' shape differs."""
 
     def __init__(self, spec: ModelSpec, index: list[int]) -> None:
-        super().__init__()
+        nn.Module.__init__(self)
         plain = activation(spec)  # the very module build() uses, to read its resolved parameters
         self.info, self.params, self.learned = plain.info, plain.params, plain.learned
         self.register_buffer("index", torch.tensor(index, dtype=torch.long), persistent=False)
         for key in self.learned:
             value = getattr(plain, key).detach().reshape(1, 1, 1).repeat(len(index), 1, 1)
             self.register_parameter(key, nn.Parameter(value))
-
-    def forward(self, x: Tensor) -> Tensor:
-        params = dict(self.params)
-        if "training" in params:
-            params["training"] = self.training
-        for key in self.learned:
-            params[key] = getattr(self, key)
-        return activate(x, self.info, **params)
 
 
 class PerMember(nn.Module):
