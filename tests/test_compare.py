@@ -14,6 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from actlab.cli._app import app
+from actlab.errors import ActlabError
 from actlab.study import Store
 from actlab.study.presets import PRESETS
 from actlab.study.runner import run_study
@@ -151,6 +152,15 @@ def test_list_presets_and_quickstart_is_the_default():
     assert quick.optimizers == ("sgd", "momentum", "adam") and len(quick.seeds) == 3
 
 
+def _stored(out) -> int:
+    """Runs stored so far (0 while the child is still creating the store)."""
+    try:
+        with Store.open(out) as store:
+            return len(store)
+    except ActlabError:
+        return 0
+
+
 RESUME = """
 import sys
 from actlab.study.runner import run_study
@@ -176,15 +186,13 @@ def test_a_killed_study_resumes_to_the_same_results(tmp_path):
     script.write_text(RESUME.format(study=study.to_dict()))
     killed = tmp_path / "killed"
     child = subprocess.Popen([sys.executable, str(script), str(killed)])
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if (killed / "study.db").exists():
-            with Store.open(killed) as store:
-                if len(store) >= 2:
-                    break
-        time.sleep(0.05)
-    os.kill(child.pid, signal.SIGKILL)
-    child.wait()
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and _stored(killed) < 2:
+            time.sleep(0.05)
+    finally:
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
     with Store.open(killed) as store:
         partial = len(store)
     assert 2 <= partial < 6, "the study finished before it could be killed; make it longer"
