@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
@@ -11,8 +12,9 @@ from actlab._registry import Param
 from actlab.activations import ACTIVATIONS, ActivationInfo
 
 # The tests' tensors are small: intra-op threads cost more in hand-offs than they save, and on a
-# shared 2-core runner two busy processes with 2 threads each slow down many times over.
-torch.set_num_threads(1)
+# shared 2-core runner two busy processes with 2 threads each slow down many times over. Results
+# must not depend on it: ACTLAB_TEST_THREADS=2 runs the same suite with two intra-op threads.
+torch.set_num_threads(int(os.environ.get("ACTLAB_TEST_THREADS", "1")))
 
 
 def alternative(p: Param) -> Any:

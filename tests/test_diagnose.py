@@ -48,8 +48,10 @@ def test_compare_diagnostics_are_stored_and_drawn(recorded):
         for run_ in runs:
             metrics = {r["metric"] for r in store.diagnostics(run_.key)}
             assert {"grad_norm", "dead_fraction", "effective_lr", "saturation_fraction"} <= metrics
+            assert "inactive_fraction" in metrics
     page = (recorded / "report.html").read_text()
-    for title in ("Gradient flow", "Dead and saturated units", "Effective learning rates"):
+    titles = ("Gradient flow", "Dead, saturated and inactive units", "Effective learning rates")
+    for title in titles:
         assert f"<h2>{title}</h2>" in page
     assert (recorded / "gradient_flow.png").read_bytes()[:4] == b"\x89PNG"
 
@@ -90,6 +92,22 @@ def test_he_initialized_relu_network_is_healthy():
     assert ": HEALTHY" in result.output and "no warnings" in result.output
     assert "WARNING" not in result.output
     assert "'saturated %' is its flat side" in result.output
+
+
+def test_tiny_weights_collapse_every_layer_and_leave_the_loss_at_chance(tmp_path):
+    # N(0, 0.01^2) ReLU: every layer's gradient is alike and tiny; before issue #10 no rule
+    # fired on it but a dying_relu remark on the last layers
+    config = tmp_path / "collapse.toml"
+    config.write_text(
+        'name = "collapse"\ndataset = "gauss"\nmodel = "mlp"\ndepth = 6\nwidth = 16\n'
+        'activations = ["relu"]\ninits = ["normal"]\noptimizers = ["sgd"]\nepochs = 3\n'
+        "batch_size = 50\n[init_params.normal]\nstd = 0.01\n"
+    )
+    result = run("diagnose", "--config", str(config))
+    assert result.exit_code == 0, result.output
+    assert "WARNING gradient_scale: layers 1-6 get" in result.output
+    assert "WARNING stuck_at_chance" in result.output
+    assert "inactive %" in result.output
 
 
 def test_relu_at_a_reckless_learning_rate_dies_layer_by_layer():

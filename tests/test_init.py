@@ -11,7 +11,15 @@ from torch import nn
 
 from actlab.activations import ACTIVATIONS
 from actlab.errors import ActlabError, ParameterError, UnknownNameError
-from actlab.init import INITIALIZERS, fans, init_, initialize_, weight_variance
+from actlab.init import (
+    INITIALIZERS,
+    auto_choice,
+    bias_variance,
+    fans,
+    init_,
+    initialize_,
+    weight_variance,
+)
 
 SHAPE = (384, 512)  # non-square: fan_in 512, fan_out 384, so the modes differ
 
@@ -120,17 +128,25 @@ def test_auto_equals_he_for_relu_and_lecun_for_identity():
 
 
 @pytest.mark.parametrize("activation", ACTIVATIONS.names())
-def test_auto_preserves_the_second_moment_for_every_activation(activation):
-    # one layer: pre-activations z ~ N(0, 1), h = W f(z) with W from `auto`; E[h^2] should be 1
+def test_auto_holds_its_fixed_point_for_every_activation(activation):
+    # one layer: pre-activations z ~ N(0, q*) at the fixed point auto chose, h = W f(z) + b with W
+    # and b from `auto`; E[h^2] should be q* again. (This test used to pin q* = 1 for every f,
+    # sigma_w^2 = 1/E[f(z)^2]: a fixed point GELU-like maps leave; tests/test_c_auto_depth.py
+    # checks the depth behaviour.) Vector activations keep the gain: q = 1, no bias.
     info = ACTIVATIONS.get(activation)
+    elementwise = info.kind == "elementwise"
+    q = auto_choice(activation).q_star if elementwise else 1.0
     g = torch.Generator().manual_seed(3)
     width = 512
-    z = torch.randn(1024, width, generator=g, dtype=torch.float64)
+    z = math.sqrt(q) * torch.randn(1024, width, generator=g, dtype=torch.float64)
     w = initialize_(
         torch.empty(width, width, dtype=torch.float64), "auto", activation=activation, generator=g
     )
-    h = info.scalar(z) @ w.T
-    assert h.pow(2).mean().item() == pytest.approx(1.0, rel=0.1)
+    b = math.sqrt(bias_variance("auto", width, activation=activation)) * torch.randn(
+        width, generator=g, dtype=torch.float64
+    )
+    h = info.scalar(z) @ w.T + b
+    assert h.pow(2).mean().item() == pytest.approx(q, rel=0.1)
 
 
 def test_auto_covers_activations_torch_calculate_gain_refuses():

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from actlab.cli import app
 from actlab.init import INITIALIZERS
 from actlab.losses import LOSSES
-from actlab.report.loss_plot import margin_curves
+from actlab.report.loss_plot import MARGIN_LOSSES, legend_label, margin_curves
 
 runner = CliRunner()
 
@@ -35,13 +35,23 @@ def test_margin_curves_are_the_lecture_formulas():
     torch.testing.assert_close(curves["0-1"], (t <= 0).to(t.dtype))
     torch.testing.assert_close(curves["squared"], (1 - t) ** 2)
     torch.testing.assert_close(curves["hinge"], torch.clamp(1 - t, min=0))
-    torch.testing.assert_close(curves["logistic"], torch.log1p(torch.exp(-t)))
-    # hinge and squared loss bound the 0-1 loss from above (the figure's point); the natural-log
-    # logistic loss is log 2 < 1 at t = 0 (in bits it would be exactly 1)
-    assert torch.all(curves["hinge"] >= curves["0-1"]) and torch.all(curves["squared"] >= 0)
-    assert torch.all(curves["squared"][t <= 1] >= curves["0-1"][t <= 1])
+    # the logistic loss in bits, log2(1 + e^-t), as in Rosasco et al.'s figure: 1 at t = 0
+    torch.testing.assert_close(curves["logistic"], torch.log1p(torch.exp(-t)) / math.log(2))
     mid = t.abs().argmin()
-    assert curves["logistic"][mid].item() == pytest.approx(math.log(2), abs=1e-6)
+    assert curves["logistic"][mid].item() == pytest.approx(1.0, abs=1e-12)
+
+
+def test_every_drawn_surrogate_upper_bounds_the_zero_one_loss():
+    for grid in ((-5.0, 5.0, 2001), (-1.0, 1.0, 3)):  # the second holds t = 0 exactly
+        _, curves = margin_curves(*grid)
+        for label, _ in MARGIN_LOSSES:
+            assert torch.all(curves[label] >= curves["0-1"]), (label, grid)
+
+
+def test_the_legend_says_the_logistic_scale():
+    labels = [legend_label(label, name) for label, name in MARGIN_LOSSES]
+    assert "logistic × 1/ln 2 (binary_logistic, in bits)" in labels
+    assert "hinge (multilabel_hinge)" in labels and "0-1" in labels
 
 
 def test_plot_loss_writes_the_figure(tmp_path):

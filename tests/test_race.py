@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -15,6 +16,7 @@ from actlab.optim import OPTIMIZERS
 from actlab.optim.race import TUNE_GRID, RaceConfig, run
 from actlab.optim.surfaces import SURFACES
 from actlab.report.docs_optimizers import render as render_docs
+from actlab.report.race import title
 
 runner = CliRunner()
 
@@ -23,7 +25,8 @@ runner = CliRunner()
 
 
 def test_paths_share_the_start_and_the_table_matches_the_losses():
-    result = run(RaceConfig("quadratic", optimizers=("sgd", "momentum", "adam"), steps=60))
+    config = RaceConfig("quadratic", optimizers=("sgd", "momentum", "adam"), steps=60, tune=False)
+    result = run(config)
     surface = SURFACES.get("quadratic")
     for p in result.paths:
         assert p.points.shape == (61, 2)
@@ -48,11 +51,15 @@ def test_every_surface_has_its_minimum_where_declared(surface):
 
 
 def test_given_and_tuned_learning_rates():
-    given = run(RaceConfig("quadratic", optimizers=("sgd", "adam"), steps=80, lr={"sgd": 0.05}))
+    cfg = dict(surface="quadratic", optimizers=("sgd", "adam"), steps=80, lr={"sgd": 0.05})
+    given = run(RaceConfig(**cfg, tune=False))
     assert [p.lr for p in given.paths] == [0.05, 1e-3] and given.lr_source == "given"
-    tuned = run(RaceConfig("quadratic", optimizers=("sgd", "adagrad"), steps=80, tune=True))
+    given_tuned = run(RaceConfig(**cfg))  # the others are tuned, as the title says
+    assert given_tuned.paths[0].lr == 0.05 and given_tuned.paths[1].lr in TUNE_GRID
+    assert "others tuned" in title(given_tuned)
+    tuned = run(RaceConfig("quadratic", optimizers=("sgd", "adagrad"), steps=80))
     assert tuned.lr_source == "tuned"
-    default = run(RaceConfig("quadratic", optimizers=("sgd", "adagrad"), steps=80))
+    default = run(RaceConfig("quadratic", optimizers=("sgd", "adagrad"), steps=80, tune=False))
     for t, d in zip(tuned.paths, default.paths):
         assert t.lr in TUNE_GRID
         assert t.steps_to_target is not None and d.steps_to_target is None
@@ -68,7 +75,8 @@ def test_noise_is_seeded_and_changes_the_path():
 
 
 def test_divergence_is_frozen_and_reported_not_clipped():
-    result = run(RaceConfig("rosenbrock", optimizers=("sgd", "adam"), steps=50, lr={"sgd": 1.0}))
+    config = RaceConfig("rosenbrock", optimizers=("sgd", "adam"), steps=50, lr={"sgd": 1.0})
+    result = run(config)
     sgd, adam = result.paths
     assert sgd.diverged_at is not None and math.isinf(sgd.final_loss)
     assert torch.isfinite(sgd.points).all()  # frozen at the last finite point
@@ -76,14 +84,16 @@ def test_divergence_is_frozen_and_reported_not_clipped():
 
 
 def test_the_race_shows_what_the_seed_texts_describe():
-    """Beale, defaults: momentum accelerates along the valley past plain GD; AdaGrad slows down
-    (its effective rate shrinks) and ends far behind RMSProp, which forgets old gradients."""
-    result = run(RaceConfig("beale", optimizers=("sgd", "momentum", "adagrad", "rmsprop")))
+    """Beale, catalog defaults: momentum accelerates along the valley past plain GD; AdaGrad
+    slows down (its effective rate shrinks) and ends far behind RMSProp, which forgets old
+    gradients. (The default, tuned race: tests/test_d_tour.py.)"""
+    names = ("sgd", "momentum", "adagrad", "rmsprop")
+    result = run(RaceConfig("beale", optimizers=names, tune=False))
     final = {p.optimizer: p.final_loss for p in result.paths}
     assert final["momentum"] < 0.1 * final["sgd"]
     assert final["adagrad"] > 10 * final["rmsprop"]
     # Rosenbrock valley: at the same lr, momentum covers more of the valley than GD
-    valley = run(RaceConfig("rosenbrock", optimizers=("sgd", "momentum"), steps=300))
+    valley = run(RaceConfig("rosenbrock", optimizers=("sgd", "momentum"), steps=300, tune=False))
     distance = {p.optimizer: float((p.points[-1] - 1).norm()) for p in valley.paths}
     assert distance["momentum"] < 0.5 * distance["sgd"]
 
@@ -125,6 +135,25 @@ def test_cli_gif_is_animated(tmp_path: Path):
     assert result.exit_code == 0, result.output
     with Image.open(out) as im:
         assert im.format == "GIF" and im.n_frames > 5
+
+
+def test_gif_keeps_each_optimizers_colour_in_every_frame(tmp_path: Path):
+    """The first frame (paths one point long) and the last both hold every optimizer's exact
+    colour: the frames share one palette instead of one fitted to each frame."""
+    from actlab.report.race import COLORS, render
+
+    names = ("sgd", "momentum", "nag", "adagrad", "rmsprop", "adam")
+    result = run(RaceConfig("beale", optimizers=names, steps=40))
+    out = render(result, tmp_path / "race.gif", frames=10)
+    with Image.open(out) as im:
+        frames = []
+        for i in (0, im.n_frames - 1):
+            im.seek(i)
+            pixels = np.asarray(im.convert("RGB")).reshape(-1, 3)
+            frames.append({tuple(int(v) for v in c) for c in np.unique(pixels, axis=0)})
+    for i, _ in enumerate(names):
+        rgb = tuple(int(COLORS[i][k : k + 2], 16) for k in (1, 3, 5))
+        assert all(rgb in frame for frame in frames), (names[i], COLORS[i])
 
 
 def test_cli_tune_says_so(tmp_path: Path):

@@ -17,7 +17,7 @@ from actlab.cli._app import app
 from actlab.errors import ActlabError
 from actlab.report.study_report import render, report_study, rows, study_summaries
 from actlab.study import Store, run_key
-from actlab.study.stats import mean_ci, summarize, variant_label, varying_axes
+from actlab.study.stats import clip_to_range, mean_ci, summarize, variant_label, varying_axes
 
 T975_2 = 4.302653  # scipy.stats.t.ppf(0.975, 2): two-sided 95% quantile for n = 3
 T975_1 = 12.706205  # scipy.stats.t.ppf(0.975, 1): n = 2
@@ -216,6 +216,87 @@ def test_regression_ranks_lowest_loss_first(tmp_path):
         assert body[0][3:5] == ("0.1", "1.0 (2/2)")
         paths = render(s, tmp_path / "report")
     assert all(p.is_file() for p in paths.values())
+
+
+def test_ci_of_an_accuracy_is_cut_at_100_percent(tmp_path):
+    """Three seeds at 100, 100 and 50%: mean 83.3, Student-t half-width 71.7 -- an interval to
+    155% that no run can reach; the summary, the table and the figures stop at 100%."""
+    with Store.open(tmp_path / "out", study()) as s:
+        for seed, final in enumerate((1.0, 1.0, 0.5)):
+            add(s, cfg("relu", seed=seed), [0.2, final])
+        summaries = study_summaries(s)
+        drawn = capture_figures(s, tmp_path / "out", summaries)
+    relu = summaries[0]
+    half = T975_2 * math.sqrt(1 / 12) / math.sqrt(3)
+    assert relu.final_ci == pytest.approx(half)  # the interval itself is unchanged
+    assert relu.final_interval == pytest.approx((5 / 6 - half, 1.0))
+    assert rows(summaries)[1][0][2] == f"83.3 +16.7 −{100 * half:.1f}"
+    assert clip_to_range(0.5, 0.7, "test_acc") == pytest.approx((0.0, 1.0))
+    assert clip_to_range(0.5, 0.7, "test_loss") == pytest.approx((-0.2, 1.2))
+    for ax in drawn["curves"].axes:
+        if ax.get_title().startswith(("test accuracy", "train accuracy")):
+            assert ax.get_ylim()[1] <= 100
+            for band in ax.collections:
+                assert band.get_paths()[0].vertices[:, 1].max() <= 100 + 1e-9
+    (ax,) = drawn["comparison"].axes
+    assert ax.get_xlim()[1] <= 100
+    (bar,) = [c for c in ax.collections if type(c).__name__ == "LineCollection"]
+    assert bar.get_segments()[0][:, 0].max() == pytest.approx(100)
+
+
+def capture_figures(store, out, summaries) -> dict:
+    """Draw each figure maker and keep its matplotlib figure open for inspection."""
+    import matplotlib.pyplot as plt
+
+    from actlab.report import study_figures
+
+    kept = {}
+
+    def keep(fig, path):
+        kept[Path(path).stem] = fig
+
+    original = study_figures.save_figure
+    study_figures.save_figure = keep
+    try:
+        study_figures.plot_curves(summaries, store, out)
+        study_figures.plot_comparison(summaries, store, out)
+    finally:
+        study_figures.save_figure = original
+    for fig in kept.values():
+        plt.close(fig)
+    return kept
+
+
+def test_curves_encode_activation_by_colour_and_optimizer_by_style(tmp_path):
+    """7 activations x 3 optimizers: 7 colours and 3 line styles (no colour repeats across
+    activations), and one panel per stored metric: test/train accuracy, test/train loss."""
+    acts = ["relu", "leaky_relu", "elu", "silu", "gelu", "tanh", "sigmoid"]
+    opts = ["sgd", "momentum", "adam"]
+    with Store.open(tmp_path / "out", study()) as s:
+        for i, act in enumerate(acts):
+            for j, opt in enumerate(opts):
+                for seed in range(2):
+                    acc = 0.3 + 0.02 * i + 0.05 * j + 0.01 * seed
+                    add(s, cfg(act, optimizer=opt, seed=seed), [0.1, acc - 0.1, acc])
+        summaries = study_summaries(s)
+        fig = capture_figures(s, tmp_path / "out", summaries)["curves"]
+    titles = [ax.get_title() for ax in fig.axes]
+    for panel in ("test accuracy", "train accuracy", "test loss", "train loss"):
+        assert any(t.startswith(panel) for t in titles), titles
+    ax = next(a for a in fig.axes if a.get_title().startswith("test accuracy"))
+    assert len(ax.lines) == 21
+    looks = {}
+    for s_, line in zip(summaries, ax.lines):
+        act, opt = s_.config["activation"], s_.config["optimizer"]
+        looks[act, opt] = (tuple(line.get_color()), line.get_linestyle())
+    for act in acts:  # one colour per activation, a different one for each
+        assert len({looks[act, o][0] for o in opts}) == 1
+    assert len({looks[a, "sgd"][0] for a in acts}) == 7
+    for opt in opts:  # one line style per optimizer, a different one for each
+        assert len({looks[a, opt][1] for a in acts}) == 1
+    assert len({looks["relu", o][1] for o in opts}) == 3
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "relu" in legend and "adam" in legend and len(legend) == 10
 
 
 # ---------------------------------------------------------------------------- report files

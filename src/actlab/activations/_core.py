@@ -34,7 +34,9 @@ class ActivationInfo(Info):
         formula / derivative: LaTeX for ``f`` and ``f'``.
         kind: ``"elementwise"`` or ``"vector"`` (acts along ``dim``: softmax, maxout).
         torch_fn: the same function in ``torch.nn.functional``, if torch has it (for tests/docs).
-        kinks: points where ``f'`` (or ``f``) changes formula, as a function of the parameters.
+        kinks: every point where ``f``, ``f'`` or ``f''`` jumps (softsign's f'' at 0 too), as a
+            function of the parameters: Gaussian quadratures split there, smoothness is judged
+            from the one-sided limits there, and plots break a curve there if it jumps.
         scalar_view: for vector kinds, a 1-D slice used to compute properties and plots.
         learnable: parameters that :class:`actlab.nn.Activation` makes ``nn.Parameter`` s when
             ``learnable=True`` (``learn_by_default``: PReLU's slope is always learned).

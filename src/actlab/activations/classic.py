@@ -143,6 +143,7 @@ register(
     fn=softsign,
     df=lambda x: 1 / (1 + x.abs()) ** 2,
     d2f=lambda x: -2 * x.sign() / (1 + x.abs()) ** 3,
+    kinks=lambda p: (0.0,),  # f'' jumps from 2 to -2: C1, and quadrature must split here
     torch_fn=F.softsign,
     reference="Bergstra et al. 2009; Glorot & Bengio 2010",
 )

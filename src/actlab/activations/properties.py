@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import math
-import statistics
 import time
 from dataclasses import dataclass
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
+from actlab._numerics import format_number as _num
 from actlab._numerics import normal_expectation
 from actlab.activations._autograd import activate
 from actlab.activations._core import ACTIVATIONS, ActivationInfo
+from actlab.activations.smoothness import grid, smoothness
 
-__all__ = ["Properties", "compute", "gain", "measure_relative_cost", "resolve"]
+__all__ = ["Cost", "Properties", "compute", "gain", "measure_relative_cost", "resolve"]
 
 
 def resolve(activation: str | ActivationInfo) -> ActivationInfo:
@@ -44,11 +46,26 @@ def gain(activation: str | ActivationInfo, **params: Any) -> float:
 # ---------------------------------------------------------------------------------------------
 # The full property sheet.
 
-GRID_HALF_WIDTH = 15.0  # finite extremes are searched on [-15, 15] (tanh(15) < 1 in float64)
-GRID_STEP = 1e-3
+# Finite extremes are searched on the grid [-15, 15], step 1e-3 (tanh(15) < 1 in float64).
 FAR = 1e4  # "far out": where saturation is judged
 SATURATED = 1e-6  # |f'| below this far out = saturating side
-JUMP_RATIO, JUMP_ABS = 20.0, 1e-6  # an isolated spike in first differences = a jump
+
+
+@dataclass(frozen=True)
+class Cost:
+    """Forward+backward time per element, float32, relative to ``torch.nn.functional.relu``:
+    ``actlab`` for actlab's implementation (through :func:`activate`), ``torch`` for torch's
+    built-in ``torch_name`` where torch has the function (``None`` where it has not)."""
+
+    actlab: float
+    torch: float | None = None
+    torch_name: str | None = None
+
+    def text(self) -> str:
+        out = f"actlab's implementation: {_num(self.actlab, digits=3)}x relu"
+        if self.torch is not None:
+            out += f"; {self.torch_name}: {_num(self.torch, digits=3)}x relu"
+        return out
 
 
 @dataclass(frozen=True)
@@ -59,8 +76,9 @@ class Properties:
     "non-decreasing", "decreasing", "non-increasing" or "no"; ``saturates``: per side
     "hard" (f' = 0 on a half-line), "soft" (f' -> 0) or "no"; ``dead``: intervals where f' = 0;
     ``smoothness``: "discontinuous", "C0", "C1" or "C2+"; ``mean``: E[f(z)], z ~ N(0, 1);
-    ``gain``: 1 / sqrt(E[f(z)^2]); ``cost``: forward+backward time per element relative to relu
-    (None unless measured).
+    ``gain``: 1 / sqrt(E[f(z)^2]); ``cost``: the measured :class:`Cost` (None unless measured).
+    Numbers are shown by :func:`actlab._numerics.format_number`: 4 significant digits (6 for the
+    gain), and a mean below 1e-12 rms (quadrature noise) as 0.
     """
 
     name: str
@@ -77,7 +95,7 @@ class Properties:
     df0: float
     max_abs_df: float
     gain: float
-    cost: float | None = None
+    cost: Cost | None = None
 
     def findings(self) -> list[str]:
         """The textbook pros and cons, as consequences of the numbers above."""
@@ -94,32 +112,38 @@ class Properties:
             out.append(f"dead region {spans}: f' = 0 there, units stuck in it stop learning")
         if not self.zero_centred:
             out.append(
-                f"not zero-centred: E[f(z)] = {self.mean:.3g} for z ~ N(0,1), so the next "
-                "layer's weight gradients share a sign"
+                f"not zero-centred: E[f(z)] = {_num(self.mean, scale=self.rms)} for z ~ N(0,1), "
+                "so the next layer's weight gradients share a sign"
             )
         if self.max_abs_df < 0.5:
             out.append(
-                f"max |f'| = {self.max_abs_df:.3g} < 1: each layer shrinks backpropagated "
+                f"max |f'| = {_num(self.max_abs_df)} < 1: each layer shrinks backpropagated "
                 "gradients (vanishing gradients in deep stacks)"
             )
-        if self.smoothness == "discontinuous" or self.max_abs_df == 0:
+        if self.max_abs_df == 0:
             out.append("no useful gradient: f' = 0 almost everywhere")
-        if self.cost is not None and self.cost > 2:
-            out.append(f"expensive: {self.cost:.1f}x the time of relu per element")
+        if self.cost is not None:
+            # judge the function by torch's built-in where it exists, not by actlab's composition
+            cost, who = self.cost.actlab, "actlab's implementation"
+            if self.cost.torch is not None:
+                cost, who = self.cost.torch, self.cost.torch_name
+            if cost > 2:
+                out.append(f"expensive: {who} takes {_num(cost, digits=2)}x the time of relu")
         return out
 
     def rows(self) -> list[tuple[str, str, str]]:
         """(property, value, how it is computed): the table ``actlab inspect`` and the docs show."""
         lo, hi, lo_closed, hi_closed = self.range
-        rng = f"{'[' if lo_closed else '('}{_bound(lo)}, {_bound(hi)}{']' if hi_closed else ')'}"
+        rng = f"{'[' if lo_closed else '('}{_num(lo)}, {_num(hi)}{']' if hi_closed else ')'}"
         dead = ", ".join(_interval(a, b) for a, b in self.dead)
+        mean = _num(self.mean, scale=self.rms)
         rows = [
             ("output range", rng, "f on [-15, 15] and its limits at +-inf"),
             ("monotonic", self.monotonic, "sign of f(x+h) - f(x) on the grid"),
             (
                 "zero-centred",
-                f"{'yes' if self.zero_centred else 'no'} (E[f(z)] = {self.mean:.4g})",
-                "quadrature, z ~ N(0,1); yes if |mean| <= 0.1 rms",
+                f"{'yes' if self.zero_centred else 'no'} (E[f(z)] = {mean})",
+                "quadrature, z ~ N(0,1); yes if |mean| <= 0.1 rms; 0 if below 1e-12 rms",
             ),
             (
                 "saturates (left, right)",
@@ -127,27 +151,33 @@ class Properties:
                 "hard: f' = 0 far out; soft: |f'(+-1e4)| < 1e-6",
             ),
             ("dead region (f' = 0)", dead or "none", "where the analytic f' is exactly 0"),
-            ("smoothness", self.smoothness, "jumps in f, f', f'' on a 1e-3 grid"),
-            ("f(0)", f"{self.f0:.4g}", "analytic"),
-            ("f'(0)", f"{self.df0:.4g}", "analytic derivative (kink convention as PyTorch)"),
-            ("max |f'|", f"{self.max_abs_df:.4g}", "over the grid and at +-1e4"),
-            ("gain 1/sqrt(E[f(z)^2])", f"{self.gain:.6g}", "variance-preserving init scale"),
+            (
+                "smoothness",
+                self.smoothness,
+                "one-sided limits of f, f', f'' at the kinks; scan of a 1e-3 grid",
+            ),
+            ("f(0)", _num(self.f0), "analytic"),
+            ("f'(0)", _num(self.df0), "analytic derivative (kink convention as PyTorch)"),
+            ("max |f'|", _num(self.max_abs_df), "over the grid and at +-1e4"),
+            ("gain 1/sqrt(E[f(z)^2])", _num(self.gain, digits=6), "variance-preserving init"),
         ]
         if self.cost is not None:
-            rows.append(("cost (fwd+bwd vs relu)", f"{self.cost:.2f}x", "measured on this machine"))
+            rows.append(
+                (
+                    "cost (fwd+bwd vs relu)",
+                    self.cost.text(),
+                    "float32 vs torch.nn.functional.relu, timed alternately on this machine",
+                )
+            )
         return rows
 
     def range_bounded_side(self) -> bool:
         return math.isfinite(self.range[0]) or math.isfinite(self.range[1])
 
 
-def _bound(v: float) -> str:
-    return "-inf" if v == -math.inf else "inf" if v == math.inf else f"{v:.4g}"
-
-
 def _interval(a: float, b: float) -> str:
-    left = "(-inf" if a == -math.inf else f"[{a:g}"
-    right = "inf)" if b == math.inf else f"{b:g}]"
+    left = "(-inf" if a == -math.inf else f"[{_num(a)}"
+    right = "inf)" if b == math.inf else f"{_num(b)}]"
     return f"{left}, {right}"
 
 
@@ -157,8 +187,8 @@ def compute(
     """Compute every property of ``activation`` with ``params`` (see :class:`Properties`)."""
     info = resolve(activation)
     p = info.bind(params)
-    n = round(GRID_HALF_WIDTH / GRID_STEP)
-    x = torch.arange(-n, n + 1, dtype=torch.float64) * GRID_STEP
+    x = grid()
+    n = len(x) // 2  # x[n] is exactly 0
     with torch.no_grad():
         f = info.scalar(x, **p)
         df = info.derivative_of_scalar(x, **p)
@@ -179,8 +209,8 @@ def compute(
         rms=rms,
         saturates=(_saturation(df, df_far[0], left=True), _saturation(df, df_far[1], left=False)),
         dead=_dead_intervals(x, df),
-        smoothness=_smoothness(info, x, f, df, p),
-        f0=float(f[n]),  # x[n] is exactly 0
+        smoothness=smoothness(info, p),
+        f0=float(f[n]),
         df0=float(df[n]),
         max_abs_df=float(torch.cat([df.abs(), df_far.abs()]).max()),
         gain=1 / rms if rms > 0 else math.inf,
@@ -228,50 +258,45 @@ def _dead_intervals(x: Tensor, df: Tensor) -> tuple[tuple[float, float], ...]:
     return tuple(spans)
 
 
-def _has_jump(values: Tensor) -> bool:
-    d = (values[1:] - values[:-1]).abs()
-    neighbours = torch.maximum(
-        torch.nn.functional.pad(d[:-1], (1, 0)), torch.nn.functional.pad(d[1:], (0, 1))
-    )
-    spike = (d > JUMP_RATIO * neighbours) & (d > JUMP_ABS)
-    return bool(spike.any())
-
-
-def _smoothness(info: ActivationInfo, x: Tensor, f: Tensor, df: Tensor, p: dict) -> str:
-    if _has_jump(f):
-        return "discontinuous"
-    if _has_jump(df):
-        return "C0"
-    if info.kind == "elementwise" and info.d2f is not None:
-        d2 = info.d2f(x, **p)
-    else:
-        d2 = torch.gradient(df, spacing=GRID_STEP)[0]
-    return "C1" if _has_jump(d2) else "C2+"
-
-
 def measure_relative_cost(
     activation: str | ActivationInfo, *, elements: int = 1 << 20, repeats: int = 9, **params: Any
-) -> float:
-    """Forward+backward time per element relative to relu, both through :func:`activate`, float32,
-    on this machine. The two are timed alternately and the medians compared, so load from other
-    processes affects both alike."""
+) -> Cost:
+    """Forward+backward time per element, float32, on this machine, of actlab's implementation
+    (through :func:`activate`) and of torch's built-in where the entry names one, each relative
+    to ``torch.nn.functional.relu``. All are timed alternately in one loop and the fastest of
+    the ``repeats`` rounds compared: the round least disturbed by other processes (medians swing
+    tenfold on a loaded machine)."""
     info = resolve(activation)
     p = info.bind(params)
     width = 256 * int(p.get("pieces", 1))
     x = torch.randn(max(elements // width, 1), width).requires_grad_(True)
-    relu = ACTIVATIONS.get("relu")
-    ours, base = [], []
+    runs = {"actlab": lambda: activate(x, info, **p), "relu": lambda: F.relu(x)}
+    if info.torch_fn is not None:
+        runs["torch"] = lambda: info.torch_fn(x, **p)
+    times: dict[str, list[float]] = {k: [] for k in runs}
     for i in range(repeats + 1):
-        t, b = _time_once(info, x, p), _time_once(relu, x, {})
-        if i:  # the first round warms up both
-            ours.append(t)
-            base.append(b)
-    return statistics.median(ours) / statistics.median(base)
+        for key, run in runs.items():
+            elapsed = _time_once(run, x)
+            if i:  # the first round warms up every function
+                times[key].append(elapsed)
+    best = {k: min(v) for k, v in times.items()}
+    return Cost(
+        actlab=best["actlab"] / best["relu"],
+        torch=best["torch"] / best["relu"] if "torch" in best else None,
+        torch_name=_torch_name(info) if "torch" in best else None,
+    )
 
 
-def _time_once(info: ActivationInfo, x: Tensor, p: dict) -> float:
+def _torch_name(info: ActivationInfo) -> str:
+    fn = info.torch_fn
+    if fn.__name__ != "<lambda>":
+        return f"{fn.__module__ or 'torch'}.{fn.__name__}"
+    return f"torch.nn.functional.{info.name}" if hasattr(F, info.name) else "torch"
+
+
+def _time_once(run: Any, x: Tensor) -> float:
     start = time.perf_counter()
-    y = activate(x, info, **p)
+    y = run()
     y.backward(torch.ones_like(y))
     elapsed = time.perf_counter() - start
     x.grad = None

@@ -20,7 +20,7 @@ from rich.progress import (
 )
 
 from actlab.errors import ActlabError, ParameterError
-from actlab.study.presets import PRESETS
+from actlab.study.presets import PRESETS, recipe_for
 from actlab.study.spec import Study, load_study
 
 CONFIG = typer.Option(None, "--config", "-c", help="A TOML study file (see examples/).")
@@ -103,12 +103,15 @@ def _batch(text: str | None) -> Any:
     return _number(text, "--batch-size", int)
 
 
-def base_study(config: Path | None, preset: str | None) -> Study:
-    """The study flags start from: ``--config``, ``--preset``, or the quickstart preset."""
+def base_study(config: Path | None, preset: str | None, dataset: str | None = None) -> Study:
+    """The study flags start from: ``--config``, ``--preset``, or the recipe for ``dataset``
+    (the quickstart preset, or the preset declaring that dataset: ``toy-2d`` for the 2-D sets)."""
     if config is not None and preset is not None:
         raise ActlabError("give --config or --preset, not both")
     if config is not None:
         return load_study(config)
+    if preset is None and dataset is not None:
+        return recipe_for(dataset, DEFAULT_PRESET).study
     return PRESETS.get(preset or DEFAULT_PRESET).study
 
 
@@ -171,12 +174,12 @@ def study_from_flags(
     default_name: str = "compare",
     **fields: Any,
 ) -> Study:
-    """The study the flags name: ``--config``, ``--preset`` or the quickstart, with every flag
-    given replacing its field (``fields``: the plain ones -- dataset, model, depth, width,
-    epochs, target, name, diagnostics -- ``None`` where not given). Flags on top of the default
-    preset make a new study named ``default_name``; a new dataset drops the preset's
-    ``dataset_params`` and accuracy target."""
-    study = base_study(config, preset)
+    """The study the flags name: ``--config``, ``--preset`` or the recipe of ``--dataset``
+    (:func:`base_study`; the quickstart by default), with every flag given replacing its field
+    (``fields``: the plain ones -- dataset, model, depth, width, epochs, target, name,
+    diagnostics -- ``None`` where not given). Flags on top of a default recipe make a new study
+    named ``default_name``; a new dataset drops the preset's ``dataset_params`` and target."""
+    study = base_study(config, preset, fields.get("dataset"))
     changes: dict[str, Any] = {
         **fields,
         "activations": _names(activations),

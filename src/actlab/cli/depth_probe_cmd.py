@@ -71,7 +71,9 @@ def depth_probe_command(
     width: int = typer.Option(512, "--width", "-w", help="Units per layer."),
     batch: int = typer.Option(512, "--batch", "-b", help="Gaussian input samples."),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
-    bias_std: float = typer.Option(0.0, "--bias-std", help="Bias std (sigma_b)."),
+    bias_std: float | None = typer.Option(
+        None, "--bias-std", help="Bias std (sigma_b); default: the initializer's own bias rule."
+    ),
     param: list[str] = typer.Option([], "--param", "-p", help="Activation parameter KEY=VALUE."),
     init_param: list[str] = typer.Option([], "--init-param", help="Initializer KEY=VALUE."),
     plot: Path | None = typer.Option(None, "--plot", help="Also save a figure (.png/.svg/.pdf)."),

@@ -52,9 +52,11 @@ def diagnose_command(
     ),
     force: bool = flags.FORCE,
 ) -> None:
-    """Diagnose a network: per-layer activation statistics, dead and saturated units, gradient
-    and update sizes, the findings they point to (vanishing or exploding gradients, dying ReLU,
-    saturation, learning rate) with what to try, and theory's predicted gradient ratio.
+    """Diagnose a network: per-layer activation statistics, dead, saturated and inactive units,
+    gradient and update sizes, the findings they point to (vanishing or exploding gradients,
+    gradients far below a critically initialized network's, dying ReLU, inactive units,
+    saturation, a loss stuck at chance, learning rate, a decaying effective learning rate) with
+    what to try, and theory's predicted gradient ratio.
 
     Either STUDY_DIR (a study run with 'actlab compare --diagnostics': each variant's first
     seed), or flags as for 'actlab compare' naming ONE configuration, which is trained with

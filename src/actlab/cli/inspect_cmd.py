@@ -11,6 +11,7 @@ from actlab.activations import ACTIVATIONS
 from actlab.activations.properties import compute
 from actlab.cli._app import app
 from actlab.cli._common import friendly, parse_assignments
+from actlab.init import auto_choice
 
 
 @app.command("inspect")
@@ -45,3 +46,10 @@ def inspect_command(
     console.print("[bold]findings[/bold]" if findings else "[bold]findings[/bold]: none")
     for finding in findings:
         console.print(f"  - {finding}", markup=False, highlight=False)
+    if info.kind == "elementwise":
+        auto = "init 'auto' chose " + auto_choice(info.name, pr.params).summary()
+    else:
+        auto = (
+            "init 'auto': the variance-preserving gain (mean-field theory needs an elementwise f)"
+        )
+    console.print(auto, markup=False, highlight=False)

@@ -54,7 +54,10 @@ def race_command(
         [], "--lr", metavar="NAME=VALUE", help="Learning rate of one optimizer (repeatable)."
     ),
     tune: bool = typer.Option(
-        False, "--tune", help="Pick each learning rate by a log-grid search (said in the title)."
+        True,
+        "--tune/--no-tune",
+        help="Pick each learning rate not given with --lr by a log-grid search (the default; "
+        "said in the title), or race each optimizer's catalog default (--no-tune).",
     ),
     noise: float = typer.Option(
         0.0, "--noise", help="Std of Gaussian noise added to every gradient (stochastic GD)."
@@ -64,8 +67,8 @@ def race_command(
     """Race optimizers from one start over a test surface: paths over the contour plot, the
     minimum marked, and a table of steps to reach the target loss and final loss.
 
-    Learning rates are each optimizer's defaults unless given with --lr or chosen with --tune;
-    there is no gradient clipping. Example:
+    Each learning rate not given with --lr is tuned on a log grid, so every optimizer runs at a
+    rate that suits it (--no-tune: the catalog defaults); there is no gradient clipping. Example:
     actlab race --surface beale --optimizers sgd,momentum,adagrad,adam --out race.gif
     """
     config = RaceConfig(

@@ -26,7 +26,7 @@ from actlab.data._core import (
     split_check,
 )
 
-__all__ = ["circle", "gauss", "moons", "multi_gauss", "plane", "spiral", "xor"]
+__all__ = ["TWO_D", "circle", "gauss", "moons", "multi_gauss", "plane", "spiral", "xor"]
 
 PLAYGROUND = "TensorFlow Playground, src/dataset.ts (github.com/tensorflow/playground)"
 F64 = torch.float64
@@ -124,6 +124,8 @@ def moons(n: int, noise: float, g: torch.Generator) -> tuple[Tensor, Tensor]:
 
 
 Generator = Callable[[int, float, torch.Generator], tuple[Tensor, Tensor]]
+TWO_D: list[str] = []
+"""The names registered here (the studies' 2-D toy recipe, preset ``toy-2d``, serves them)."""
 
 
 def _builder(generate: Generator, regression: bool) -> Callable[..., Dataset]:
@@ -155,6 +157,7 @@ def _register(
     train_ratio: float = 0.5,
     reference: str = PLAYGROUND,
 ) -> None:
+    TWO_D.append(generate.__name__)
     DATASETS.register(
         DatasetInfo(
             name=generate.__name__,

@@ -27,16 +27,26 @@ True
 
 from __future__ import annotations
 
-from actlab.diagnostics.diagnose import Diagnosis, diagnose, predicted_ratio
+from actlab.diagnostics.diagnose import (
+    Diagnosis,
+    chance_loss,
+    diagnose,
+    predicted_ratio,
+    reference_grad_norms,
+)
 from actlab.diagnostics.findings import Finding, Thresholds, findings
+from actlab.diagnostics.findings_base import recommended_inits
 from actlab.diagnostics.metrics import (
+    INACTIVE_THRESHOLD,
     SATURATION_THRESHOLD,
     dead_fraction,
     effective_lr,
     examples_by_units,
     gradient_ratio,
+    inactive_fraction,
     moments,
     norm,
+    peak_slope,
     saturation_fraction,
     update_ratio,
 )
@@ -46,6 +56,7 @@ from actlab.diagnostics.stacked import StackRecorder
 from actlab.diagnostics.table import health_table
 
 __all__ = [
+    "INACTIVE_THRESHOLD",
     "METRICS",
     "SATURATION_THRESHOLD",
     "TORCH_ACTIVATIONS",
@@ -54,6 +65,7 @@ __all__ = [
     "Monitor",
     "StackRecorder",
     "Thresholds",
+    "chance_loss",
     "dead_fraction",
     "diagnose",
     "effective_lr",
@@ -62,9 +74,13 @@ __all__ = [
     "frame",
     "gradient_ratio",
     "health_table",
+    "inactive_fraction",
     "moments",
     "norm",
+    "peak_slope",
     "predicted_ratio",
+    "recommended_inits",
+    "reference_grad_norms",
     "saturation_fraction",
     "update_ratio",
 ]

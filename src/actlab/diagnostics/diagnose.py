@@ -16,19 +16,39 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import torch
+from torch import Tensor
+
 from actlab.activations import ACTIVATIONS
+from actlab.activations.properties import gain
 from actlab.diagnostics import rows as R
-from actlab.diagnostics.findings import Finding, Thresholds, findings, ratio_series, saturating
+from actlab.diagnostics.findings import (
+    Finding,
+    Loss,
+    Thresholds,
+    findings,
+    ratio_series,
+    saturating,
+)
 from actlab.diagnostics.table import health_table
 from actlab.errors import ActlabError
 from actlab.init import weight_variance
+from actlab.losses import LOSSES
 from actlab.models import ModelSpec
-from actlab.theory import predict
+from actlab.theory import critical_weight_variance, predict
 
-__all__ = ["Diagnosis", "diagnose", "measured_ratio", "predicted_ratio"]
+__all__ = [
+    "Diagnosis",
+    "chance_loss",
+    "diagnose",
+    "measured_ratio",
+    "predicted_ratio",
+    "reference_grad_norms",
+]
 
 
 @dataclass(frozen=True)
@@ -101,6 +121,9 @@ def diagnose(
     activation: str | None = None,
     optimizer: Any = None,
     predicted_ratio: float | None = None,
+    reference: Mapping[str, float] | None = None,
+    loss: Loss | None = None,
+    chance_loss: float | None = None,
     thresholds: Thresholds = Thresholds(),
 ) -> Diagnosis:
     """The health table, findings and gradient ratios of one run's rows.
@@ -111,6 +134,10 @@ def diagnose(
         activation, optimizer: the hidden layers' activation and the optimizer's name (the
             saturation and AdaGrad rules need them).
         predicted_ratio: theory's first-to-last gradient ratio, shown beside the measured one.
+        reference, loss, chance_loss: theory's per-layer gradient norms for a critically
+            initialized network (:func:`reference_grad_norms`), the training loss per epoch and
+            the chance-level loss (:func:`chance_loss`), for the gradient-scale and
+            stuck-at-chance rules (see :func:`~actlab.diagnostics.findings`).
         thresholds: when the rules fire.
 
     Raises:
@@ -124,6 +151,9 @@ def diagnose(
         activation=activation,
         optimizer=optimizer,
         predicted_ratio=predicted_ratio,
+        reference=reference,
+        loss=loss,
+        chance_loss=chance_loss,
         thresholds=thresholds,
     )
     median, first, n = measured_ratio(rows)
@@ -138,6 +168,34 @@ def diagnose(
         steps=tuple(sorted({r[0] for r in rows})),
         activation=None if activation is None else ACTIVATIONS.get(activation).name,
     )
+
+
+def _plain_mlp(spec: ModelSpec) -> bool:
+    plain = spec.normalization == "none" and not spec.residual and not spec.maxout
+    if spec.kind != "mlp" or not plain or spec.depth < 2:
+        return False
+    return ACTIVATIONS.get(spec.activation).kind == "elementwise"
+
+
+def _grad_norms(
+    spec: ModelSpec, sigma_w2: float, var_1: float, batch: int, m_x: float
+) -> list[float]:
+    """Theory's ``||dL/dW_l||`` per hidden layer at initialization, for weights of variance
+    ``sigma_w2 / width`` (``var_1`` in the first layer) and a unit output gradient (``predict``'s
+    loss). The first layer reads ``in_features`` inputs of second moment ``m_x``, so
+    ``q_1 = in_features var_1 m_x`` and ``||dL/dW_1||^2 = width in_features d_1 m_x / batch``."""
+    width, n_in = spec.width, spec.in_features
+    layers = predict(
+        spec.activation,
+        sigma_w2=sigma_w2,
+        depth=spec.depth,
+        width=width,
+        batch=batch,
+        input_second_moment=n_in * var_1 * m_x / sigma_w2,
+        params=spec.activation_kwargs,
+    )
+    first = math.sqrt(width * n_in * layers[0].backward_rms ** 2 * m_x / batch)
+    return [first, *(layer.grad_norm for layer in layers[1:])]
 
 
 def predicted_ratio(
@@ -155,10 +213,7 @@ def predicted_ratio(
     residual connections, maxout), fewer than two hidden layers, a vector activation, or an
     initializer whose weights do not have mean zero.
     """
-    plain = spec.normalization == "none" and not spec.residual and not spec.maxout
-    if spec.kind != "mlp" or not plain or spec.depth < 2:
-        return None
-    if ACTIVATIONS.get(spec.activation).kind != "elementwise":
+    if not _plain_mlp(spec):
         return None
     width, n_in = spec.width, spec.in_features
     kwargs = spec.init_kwargs()
@@ -166,16 +221,52 @@ def predicted_ratio(
     mean_w, var_w = weight_variance(spec.init, width, width, **kwargs)
     if mean_1 != 0 or mean_w != 0 or var_w <= 0:
         return None
-    sigma_w2 = width * var_w
-    layers = predict(
-        spec.activation,
-        sigma_w2=sigma_w2,
-        depth=spec.depth,
-        width=width,
-        batch=batch,
-        input_second_moment=n_in * var_1 * input_second_moment / sigma_w2,
-        params=spec.activation_kwargs,
-    )
-    first = math.sqrt(width * n_in * layers[0].backward_rms ** 2 * input_second_moment / batch)
-    last = layers[-1].grad_norm
-    return first / last if last > 0 else None
+    norms = _grad_norms(spec, width * var_w, var_1, batch, input_second_moment)
+    return norms[0] / norms[-1] if norms[-1] > 0 else None
+
+
+def reference_grad_norms(
+    spec: ModelSpec, *, batch: int, classes: int, input_second_moment: float = 1.0
+) -> dict[str, float] | None:
+    """Per hidden layer, the ``||dL/dW_l||`` theory predicts at initialization for ``spec``'s
+    network with a *critical* initialization: the gradient scale a healthy network of that
+    shape gets, which the ``gradient_scale`` rule compares the measured one with.
+
+    Critical: ``sigma_w^2`` at the edge of chaos (:func:`actlab.theory.critical_weight_variance`:
+    2 for ReLU, 1 for tanh), or, for activations without one (the sigmoid), the
+    variance-preserving ``gain^2``. The loss is cross-entropy over ``classes`` classes with a
+    near-uniform softmax at initialization: each example's score gradient has squared norm
+    ``(C - 1) / C``, and an output layer of variance ``1 / width`` hands the last hidden layer
+    ``(C - 1) / (C width)`` per unit, which scales theory's unit output gradient.
+
+    Returns ``None`` where the theory does not apply (as :func:`predicted_ratio`).
+
+    >>> from actlab.models import ModelSpec
+    >>> spec = ModelSpec(input_shape=(40,), n_outputs=10, depth=3, width=100, activation="relu")
+    >>> [round(v, 3) for v in reference_grad_norms(spec, batch=100, classes=10).values()]
+    [0.424, 0.671, 0.671]
+    """
+    if not _plain_mlp(spec) or classes < 2:
+        return None
+    try:
+        sigma_w2 = critical_weight_variance(spec.activation, params=spec.activation_kwargs)
+    except ActlabError:
+        sigma_w2 = gain(spec.activation, **dict(spec.activation_kwargs)) ** 2
+    norms = _grad_norms(spec, sigma_w2, sigma_w2 / spec.in_features, batch, input_second_moment)
+    scale = math.sqrt((classes - 1) / (classes * spec.width))
+    return {R.layer_name(i + 1): scale * n for i, n in enumerate(norms)}
+
+
+def chance_loss(loss: str, targets: Tensor) -> float | None:
+    """The loss of predicting the class frequencies of ``targets`` (class indices): their
+    entropy ``-sum_c p_c ln p_c`` for cross-entropy (``ln C`` for C balanced classes); ``None``
+    for other losses.
+
+    >>> round(chance_loss("cross_entropy", torch.arange(10)), 4)  # ln 10
+    2.3026
+    """
+    if LOSSES.get(loss).name != "cross_entropy" or targets.is_floating_point():
+        return None
+    p = torch.bincount(targets.flatten()).double()
+    p = p[p > 0] / p.sum()
+    return float(-(p * p.log()).sum())

@@ -6,112 +6,62 @@ measured numbers, with advice on what to try:
 
 =======================  =====================================================================
 ``dying_relu``           a layer's dead fraction (units zero on every example) > ``dead``
+``inactive_units``       a layer's inactive fraction (units with |f'(z)| <= 0.1 max |f'| on
+                         every example) > ``inactive``, in a layer not already reported dead
 ``vanishing_gradients``  median over steps of ||dL/dW_1|| / ||dL/dW_L|| (first and last hidden
                          layers) < ``vanishing``
 ``exploding_gradients``  that ratio > ``exploding``; or a layer's gradient norm grows by more
                          than ``exploding`` times from first to last recorded step; or a
                          non-finite norm or moment
+``gradient_scale``       at the first recorded step, the hidden layers' median gradient norm
+                         over theory's reference for a critically initialized network of the
+                         same shape is < ``vanishing`` or > ``exploding``
+``stuck_at_chance``      after ``chance_epochs`` epochs the loss is still within ``chance`` of
+                         the chance-level loss
 ``saturation``           a layer's saturated fraction > ``saturation``, for activations that
                          flatten on both sides (computed property: sigmoid, tanh, hardtanh, ...)
 ``not_zero_centred``     |mean| / std of activations > ``off_centre`` in most hidden layers
 ``lr_too_high/low``      median update/weight ratio > ``lr_high`` or < ``lr_low``
-``adagrad_decay``        AdaGrad's effective learning rate falls by > ``adagrad_decay`` times
+``effective_lr_decay``   the effective learning rate still falls like a power of the step
+                         (slope of log eff. lr vs log step < ``-lr_decay`` over the second half)
 =======================  =====================================================================
 
 Layer rules judge the last recorded step (the network's current state). The learning-rate rules
-are skipped when a gradient-flow problem (dying, vanishing, exploding) is found: the update size
-then reflects that problem, not the learning rate.
+(``lr_too_high/low``, ``effective_lr_decay``) are skipped when a gradient-flow problem (dying,
+vanishing, exploding, gradient scale) is found: the update size then reflects that problem, not
+the learning rate (an adaptive rate also falls when the gradients it divides by explode). The
+training rules live in :mod:`~actlab.diagnostics.findings_training`; thresholds, the finding
+record and the advice's initializers in :mod:`~actlab.diagnostics.findings_base`.
 """
 
 from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Iterable
-from dataclasses import dataclass, field, fields
+from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any
 
 from actlab.activations import ACTIVATIONS, ActivationInfo
-from actlab.activations.properties import compute
+from actlab.diagnostics import findings_training as training
 from actlab.diagnostics import rows as R
-from actlab.diagnostics.metrics import gradient_ratio
+from actlab.diagnostics.findings_base import (
+    Finding,
+    Run,
+    Thresholds,
+    optimizer_name,
+    pct,
+    saturating,
+    span,
+    value_range,
+)
+from actlab.diagnostics.metrics import INACTIVE_THRESHOLD, PEAK_GRID, gradient_ratio
 from actlab.errors import ActlabError
-from actlab.optim import OPTIMIZERS
 
-__all__ = ["Finding", "Thresholds", "findings"]
+__all__ = ["Finding", "Thresholds", "findings", "ratio_series", "saturating"]
 
-
-@dataclass(frozen=True)
-class Thresholds:
-    """When each rule fires.
-
-    Attributes:
-        dead: dead fraction of a layer's units. 0.5: once most units are dead the layer has lost
-            most of its capacity, and a dead unit gets no gradient to come back.
-        vanishing / exploding: first-to-last hidden layer gradient-norm ratio (1e-3 / 1e3):
-            three orders of magnitude means the first layers learn 1000x slower (faster) than
-            the last at the same learning rate -- no single rate suits both.
-        saturation: fraction of (example, unit) entries with |f'(z)| below the monitor's
-            saturation threshold. 0.5: most of the signal is then blocked on its way back.
-        off_centre: |mean| / std of a layer's outputs. 1: the mean outweighs the spread (sigmoid
-            at N(0, 1) inputs: about 2.4; ReLU: 0.68; tanh: 0).
-        lr_high / lr_low: median ||dw|| / ||w|| per step. The rule of thumb is ~1e-3
-            (Karpathy, CS231n); 100x either side (1e-1: each step moves weights by a tenth of
-            their size; 1e-5: a million steps to change them) is far off by any account.
-        adagrad_decay: factor by which AdaGrad's effective learning rate may fall (10x) from
-            the first to the last recorded step.
-    """
-
-    dead: float = 0.5
-    vanishing: float = 1e-3
-    exploding: float = 1e3
-    saturation: float = 0.5
-    off_centre: float = 1.0
-    lr_high: float = 1e-1
-    lr_low: float = 1e-5
-    adagrad_decay: float = 10.0
-
-    def __post_init__(self) -> None:
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ActlabError(f"threshold {f.name}={value!r} is not a number")
-            if not (0 < value < math.inf):
-                raise ActlabError(f"threshold {f.name}={value} must be a finite number > 0")
-        if self.lr_low >= self.lr_high or self.vanishing >= self.exploding:
-            raise ActlabError("thresholds: lr_low must be below lr_high, vanishing below exploding")
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One diagnosis: ``code`` (e.g. ``"dying_relu"``), ``severity`` (``"warning"`` or
-    ``"info"``), a one-sentence ``message`` with the numbers, ``advice``, and ``evidence``."""
-
-    code: str
-    severity: str
-    message: str
-    advice: str
-    evidence: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class _Run:
-    frame: R.Frame
-    hidden: list[str]
-    activation: ActivationInfo | None
-    optimizer: str | None
-    predicted: float | None
-    t: Thresholds
-
-    def last(self, metric: str) -> dict[str, tuple[int, float]]:
-        """``{layer: (step, value)}`` at each layer's last recorded step, in layer order."""
-        by_layer = self.frame.get(metric, {})
-        out = {}
-        for layer in R.ordered_layers(by_layer):
-            step = max(by_layer[layer])
-            out[layer] = (step, by_layer[layer][step])
-        return out
+Loss = Mapping[int, float] | Sequence[float]
+"""Loss per epoch: ``{epoch: loss}`` or a sequence indexed by epoch (0 = before training)."""
 
 
 def findings(
@@ -120,17 +70,26 @@ def findings(
     activation: str | ActivationInfo | None = None,
     optimizer: Any = None,
     predicted_ratio: float | None = None,
+    reference: Mapping[str, float] | None = None,
+    loss: Loss | None = None,
+    chance_loss: float | None = None,
     thresholds: Thresholds = Thresholds(),
 ) -> list[Finding]:
     """Every rule that fires on one run's rows (see the module docstring), warnings first.
 
     Args:
         rows: ``(step, layer, metric, value)`` tuples or store mappings of one run.
-        activation: the hidden layers' catalog activation; the saturation rule needs it
-            (``Monitor.activation`` gives it).
-        optimizer: a catalog optimizer name, or the optimizer object; the AdaGrad rule needs it.
+        activation: the hidden layers' catalog activation; the saturation and inactive-unit
+            rules and the advice need it (``Monitor.activation`` gives it).
+        optimizer: a catalog optimizer name, or the optimizer object (named in the advice).
         predicted_ratio: the first-to-last gradient-norm ratio theory predicts
             (:func:`actlab.theory.predict`), shown beside the measured one.
+        reference: per hidden layer, the weight-gradient norm theory predicts at
+            initialization for a critically initialized network of the same shape
+            (:func:`actlab.diagnostics.reference_grad_norms`); the gradient-scale rule needs it.
+        loss: the training loss per epoch (epoch 0 = before training), and ``chance_loss``
+            the loss of predicting the class frequencies (:func:`actlab.diagnostics.chance_loss`):
+            the stuck-at-chance rule needs both.
         thresholds: when rules fire.
 
     >>> rows = [(0, f"layer{i}", "grad_norm", 10.0 ** (i - 5)) for i in (1, 2, 3, 4, 5)]
@@ -143,16 +102,23 @@ def findings(
     info = activation
     if isinstance(activation, str):
         info = ACTIVATIONS.get(activation)
-    run = _Run(
+    if loss is not None and not isinstance(loss, Mapping):
+        loss = dict(enumerate(loss))
+    run = Run(
         frame=frame,
         hidden=R.hidden_layers({layer for by_layer in frame.values() for layer in by_layer}),
         activation=info,
-        optimizer=_optimizer_name(optimizer),
+        optimizer=optimizer_name(optimizer),
         predicted=predicted_ratio,
         t=thresholds,
+        reference=reference,
+        loss=loss,
+        chance_loss=chance_loss,
     )
-    flow = [f for rule in (_dying, _vanishing, _exploding) if (f := rule(run))]
-    rules = (_saturation, _off_centre, _adagrad) + (() if flow else (_learning_rate,))
+    flow_rules = (_dying, _vanishing, _exploding, training.gradient_scale)
+    flow = [f for rule in flow_rules if (f := rule(run))]
+    rules = (_inactive, _saturation, training.stuck_at_chance, _off_centre)
+    rules += () if flow else (training.learning_rate, training.lr_decay)
     found = flow + [f for rule in rules if (f := rule(run))]
     return sorted(found, key=lambda f: f.severity != "warning")
 
@@ -160,30 +126,97 @@ def findings(
 # -- the rules -------------------------------------------------------------------------------
 
 
-def _over(run: _Run, metric: str, threshold: float) -> tuple[dict[str, float], int] | None:
-    """The layers whose last recorded ``metric`` exceeds ``threshold`` (layer -> value), and the
-    last recorded step; ``None`` if no layer does."""
-    last = run.last(metric)
-    bad = {layer: v for layer, (_, v) in last.items() if v > threshold}
-    if not bad:
-        return None
-    return bad, max(s for s, _ in last.values())
-
-
-def _dying(run: _Run) -> Finding | None:
-    over = _over(run, R.DEAD, run.t.dead)
+def _dying(run: Run) -> Finding | None:
+    over = run.over(R.DEAD, run.t.dead)
     if over is None:
         return None
     bad, step = over
     return Finding(
         "dying_relu",
         "warning",
-        f"{_span(bad)}: {_pct(bad.values())} of units dead (zero output on every example) at "
+        f"{span(bad)}: {pct(bad.values())} of units dead (zero output on every example) at "
         f"step {step} (threshold {run.t.dead:.0%})",
-        "Dead units get no gradient and never recover: use Leaky ReLU (or PReLU/ELU), lower the "
-        "learning rate, and use He initialization with zero biases.",
+        "Dead units get no gradient and never recover: lower the learning rate (large steps push "
+        "units negative for good), use Leaky ReLU (or PReLU/ELU)"
+        + (f", and re-initialize with {inits} and zero biases." if (inits := run.inits()) else "."),
         {"dead_fraction": bad, "step": step, "threshold": run.t.dead},
     )
+
+
+def _inactive(run: Run) -> Finding | None:
+    if run.activation is None:
+        return None
+    over = run.over(R.INACTIVE, run.t.inactive)
+    if over is None:
+        return None
+    dead = run.over(R.DEAD, run.t.dead)
+    bad, step = over
+    bad = {layer: v for layer, v in bad.items() if dead is None or layer not in dead[0]}
+    if not bad:
+        return None  # reported as dead
+    name = run.activation.name
+    passing, side = low_gradient_region(name)
+    where = {"negative": "negative side", "positive": "positive side", "both": "flat tails"}[side]
+    passes = "no gradient" if passing == 0 else f"at most {passing:.0%} of the largest gradient"
+    return Finding(
+        "inactive_units",
+        "warning",
+        f"{span(bad)}: {pct(bad.values())} of units inactive at step {step} (threshold "
+        f"{run.t.inactive:.0%}): on every probe example their input is on {name}'s {where}, "
+        f"where |f'| <= {INACTIVE_THRESHOLD:.0%} of its peak, so they pass {passes} f' can pass",
+        _inactive_advice(run, side),
+        {"inactive_fraction": bad, "step": step, "passing": passing, "side": side},
+    )
+
+
+def _inactive_advice(run: Run, side: str) -> str:
+    inits = run.inits()
+    init = f"re-initialize with {inits} and zero biases" if inits else "use zero initial biases"
+    if side == "negative":
+        return (
+            f"Their inputs are negative for every example: lower the learning rate (large steps "
+            f"push units there), {init}, add batch normalization before the activation, or use "
+            f"an activation whose negative side passes more gradient (leaky_relu with "
+            f"negative_slope 0.1-0.3, prelu, elu)."
+        )
+    scale = f"scale the initial weights down ({inits})" if inits else "scale the weights down"
+    return (
+        f"Their inputs sit where the activation is flat for every example: {scale}, "
+        f"standardize the inputs, add batch normalization before the activation, or lower the "
+        f"learning rate."
+    )
+
+
+def _vanishing_advice(run: Run) -> str:
+    inits = run.inits()
+    if inits:
+        return (
+            f"The first layers barely learn: use {inits}, batch normalization, or residual "
+            f"connections (or a ReLU-family activation)."
+        )
+    name = run.activation.name
+    return (
+        f"The first layers barely learn, and no initialization keeps a deep {name} stack's "
+        f"gradient (theory: every scale vanishes or explodes): use a ReLU-family activation, "
+        f"batch normalization, or residual connections."
+    )
+
+
+@cache
+def low_gradient_region(activation: str) -> tuple[float, str]:
+    """Where ``|f'(z)| <= 0.1 max |f'|`` (computed on the catalog's f'): the largest gradient
+    fraction a unit there still passes (Leaky ReLU: 0.01; ReLU: 0), and the side it lies on
+    (``"negative"``, ``"positive"`` or ``"both"``)."""
+    info = ACTIVATIONS.get(activation)
+    z = PEAK_GRID[:-2]  # the finite grid
+    df = info.derivative_of_scalar(z, **info.bind({})).abs()
+    peak = float(df.max())
+    low = df <= INACTIVE_THRESHOLD * peak
+    if peak == 0 or not bool(low.any()):
+        return 0.0, "both"
+    passing = float(df[low].max()) / peak
+    negative, positive = bool((z[low] < 0).any()), bool((z[low] > 0).any())
+    return passing, "both" if negative and positive else "negative" if negative else "positive"
 
 
 def ratio_series(
@@ -200,7 +233,7 @@ def ratio_series(
     return (ratios, layers[0], layers[-1]) if ratios else None
 
 
-def _gradient_ratios(run: _Run) -> tuple[float, int, str, str] | None:
+def _gradient_ratios(run: Run) -> tuple[float, int, str, str] | None:
     """Median over steps of the first/last hidden grad-norm ratio, the step count, the layers."""
     series = ratio_series(run.frame.get(R.GRAD_NORM, {}), run.hidden)
     if series is None:
@@ -209,7 +242,7 @@ def _gradient_ratios(run: _Run) -> tuple[float, int, str, str] | None:
     return statistics.median(ratios), len(ratios), first, last
 
 
-def _ratio_text(run: _Run, ratio: float, n: int, first: str, last: str, bound: str) -> str:
+def _ratio_text(run: Run, ratio: float, n: int, first: str, last: str, bound: str) -> str:
     theory = "" if run.predicted is None else f"; theory predicts {run.predicted:.2g}"
     return (
         f"gradient norm ratio {first}/{last} = {ratio:.2g} (median over {n} recorded "
@@ -217,7 +250,7 @@ def _ratio_text(run: _Run, ratio: float, n: int, first: str, last: str, bound: s
     )
 
 
-def _vanishing(run: _Run) -> Finding | None:
+def _vanishing(run: Run) -> Finding | None:
     found = _gradient_ratios(run)
     if found is None or found[0] >= run.t.vanishing:
         return None
@@ -226,13 +259,12 @@ def _vanishing(run: _Run) -> Finding | None:
         "vanishing_gradients",
         "warning",
         _ratio_text(run, ratio, n, first, last, f"{run.t.vanishing:.0e}"),
-        "The first layers barely learn: use a ReLU-family activation, He or 'auto' "
-        "initialization, batch normalization, or residual connections.",
+        _vanishing_advice(run),
         {"ratio": ratio, "predicted_ratio": run.predicted, "steps": n, "layers": [first, last]},
     )
 
 
-def _exploding(run: _Run) -> Finding | None:
+def _exploding(run: Run) -> Finding | None:
     reasons, evidence = [], {}
     found = _gradient_ratios(run)
     if found is not None and found[0] > run.t.exploding:
@@ -259,32 +291,34 @@ def _exploding(run: _Run) -> Finding | None:
         "exploding_gradients",
         "warning",
         "; ".join(reasons),
-        "Clip gradients (by norm), initialize with smaller weights (Xavier/He or 'auto'), lower "
-        "the learning rate, or add normalization.",
+        "Clip gradients (by norm), lower the learning rate, initialize with smaller weights"
+        + (f" ({inits})" if (inits := run.inits()) else "")
+        + ", or add normalization.",
         evidence,
     )
 
 
-def _saturation(run: _Run) -> Finding | None:
+def _saturation(run: Run) -> Finding | None:
     if run.activation is None or not saturating(run.activation.name):
         return None
-    over = _over(run, R.SATURATION, run.t.saturation)
+    over = run.over(R.SATURATION, run.t.saturation)
     if over is None:
         return None
     bad, step = over
     return Finding(
         "saturation",
         "warning",
-        f"{_span(bad)}: {_pct(bad.values())} of {run.activation.name} outputs saturated (f' near "
+        f"{span(bad)}: {pct(bad.values())} of {run.activation.name} outputs saturated (f' near "
         f"0) at step {step} (threshold {run.t.saturation:.0%})",
-        "Pre-activations are too large: scale the initial weights down (Xavier or 'auto'), "
-        "standardize the inputs, add batch normalization before the activation, or use a "
+        "Pre-activations are too large: scale the initial weights down"
+        + (f" ({inits})" if (inits := run.inits()) else "")
+        + ", standardize the inputs, add batch normalization before the activation, or use a "
         "non-saturating activation (ReLU family).",
         {"saturation_fraction": bad, "step": step, "threshold": run.t.saturation},
     )
 
 
-def _off_centre(run: _Run) -> Finding | None:
+def _off_centre(run: Run) -> Finding | None:
     means, stds = run.last(R.ACT_MEAN), run.last(R.ACT_STD)
     ratios = {}
     for layer in run.hidden:
@@ -295,86 +329,18 @@ def _off_centre(run: _Run) -> Finding | None:
     bad = {layer: r for layer, r in ratios.items() if r > run.t.off_centre}
     if not ratios or 2 * len(bad) <= len(ratios):
         return None
-    low, high = min(bad.values()), max(bad.values())
-    span = f"{low:.2g}" if low == high else f"{low:.2g}-{high:.2g}"
     return Finding(
         "not_zero_centred",
         "info",
-        f"{_span(bad)} ({len(bad)} of {len(ratios)}): |mean| / std of activations {span} at the "
-        f"last recorded step (threshold {run.t.off_centre:g})",
+        f"{span(bad)} ({len(bad)} of {len(ratios)}): |mean| / std of activations "
+        f"{value_range(bad.values())} at the last recorded step (threshold {run.t.off_centre:g})",
         "All-positive inputs make the next layer's weight gradients share one sign, so updates "
         "zig-zag: prefer a zero-centred activation (tanh over sigmoid) or batch normalization.",
         {"mean_over_std": bad, "threshold": run.t.off_centre},
     )
 
 
-def _learning_rate(run: _Run) -> Finding | None:
-    values = [
-        v
-        for series in run.frame.get(R.UPDATE_RATIO, {}).values()
-        for v in series.values()
-        if math.isfinite(v)
-    ]
-    if not values:
-        return None
-    median = statistics.median(values)
-    high = median > run.t.lr_high
-    if not high and median >= run.t.lr_low:
-        return None
-    bound = run.t.lr_high if high else run.t.lr_low
-    return Finding(
-        "lr_too_high" if high else "lr_too_low",
-        "warning",
-        f"median update/weight ratio {median:.2g} over {len(values)} layer-steps, "
-        f"{'above' if high else 'below'} {bound:.0e} (rule of thumb: about 1e-3)",
-        "Lower the learning rate about 10x (or add warm-up); large steps also kill ReLU units."
-        if high
-        else "Raise the learning rate about 10x, or use an adaptive optimizer (Adam).",
-        {"median_update_ratio": median, "threshold": bound, "count": len(values)},
-    )
-
-
-def _adagrad(run: _Run) -> Finding | None:
-    if run.optimizer != "adagrad":
-        return None
-    falls, first_step, last_step = {}, None, None
-    for layer, series in run.frame.get(R.EFFECTIVE_LR, {}).items():
-        steps = [s for s in series if math.isfinite(series[s]) and series[s] > 0]
-        if len(steps) >= 2:
-            falls[layer] = series[steps[0]] / series[steps[-1]]
-            first_step, last_step = steps[0], steps[-1]
-    if not falls:
-        return None
-    fall = statistics.median(falls.values())
-    if fall <= run.t.adagrad_decay:
-        return None
-    return Finding(
-        "adagrad_decay",
-        "warning",
-        f"AdaGrad's effective learning rate fell {fall:.3g}x (median over {len(falls)} layers) "
-        f"from step {first_step} to step {last_step} (threshold {run.t.adagrad_decay:g}x)",
-        "AdaGrad divides by the root of the sum of all past squared gradients, so its steps only "
-        "shrink: use RMSProp, AdaDelta or Adam, which average recent squared gradients instead.",
-        {"fall": fall, "per_layer": falls, "threshold": run.t.adagrad_decay},
-    )
-
-
 # -- helpers ---------------------------------------------------------------------------------
-
-
-@cache
-def saturating(name: str) -> bool:
-    """Flat on both sides far out (computed property): sigmoid, tanh, hardtanh, relu6, ..."""
-    return "no" not in compute(name).saturates
-
-
-def _optimizer_name(optimizer: Any) -> str | None:
-    if optimizer is None:
-        return None
-    if isinstance(optimizer, str):
-        return OPTIMIZERS.get(optimizer).name
-    info = getattr(optimizer, "info", None)
-    return info.name if info is not None else type(optimizer).__name__.lower()
 
 
 def _non_finite(frame: R.Frame) -> tuple[int, str, str] | None:
@@ -387,20 +353,3 @@ def _non_finite(frame: R.Frame) -> tuple[int, str, str] | None:
         if not math.isfinite(value)
     ]
     return min(bad) if bad else None
-
-
-def _span(layers: Iterable[str]) -> str:
-    """``layer3``, ``layers 2-4`` or ``layers 1, 3, output``."""
-    names = R.ordered_layers(layers)
-    if len(names) == 1:
-        return names[0]
-    numbers = [R.layer_index(n) for n in names]
-    if None not in numbers and numbers == list(range(numbers[0], numbers[-1] + 1)):
-        return f"layers {numbers[0]}-{numbers[-1]}"
-    return "layers " + ", ".join(n if i is None else str(i) for n, i in zip(names, numbers))
-
-
-def _pct(values: Iterable[float]) -> str:
-    values = list(values)
-    low, high = round(100 * min(values)), round(100 * max(values))
-    return f"{low}%" if low == high else f"{low}-{high}%"

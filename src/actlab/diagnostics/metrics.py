@@ -19,6 +19,8 @@ number of leading member dims (0 for a plain tensor, 1 for stacked ``[K, ...]`` 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import Tensor
 
@@ -26,13 +28,17 @@ from actlab.errors import ActlabError
 from actlab.optim.introspect import effective_lr
 
 __all__ = [
+    "INACTIVE_THRESHOLD",
     "SATURATION_THRESHOLD",
     "dead_fraction",
     "effective_lr",
     "examples_by_units",
     "gradient_ratio",
+    "inactive_fraction",
     "moments",
     "norm",
+    "peak_of",
+    "peak_slope",
     "saturation_fraction",
     "update_ratio",
 ]
@@ -43,6 +49,22 @@ SATURATION_THRESHOLD = 0.05
 A fifth of the sigmoid's largest slope (0.25, at z = 0), reached at |z| ~ 2.9 for the sigmoid and
 |z| ~ 2.2 for tanh, where both curves have visibly flattened. Units at N(0, 1) pre-activations
 are almost never below it (0.4% for sigmoid), units at N(0, 10^2) mostly are (77%)."""
+
+
+INACTIVE_THRESHOLD = 0.1
+"""|f'(z)| at most this fraction of the activation's largest slope ``max |f'|``: the low-gradient
+region where a unit counts as *inactive* (see :func:`inactive_fraction`).
+
+Computed per activation from its own derivative, never typed per activation: for ReLU the region
+is ``z <= 0`` (f' = 0, so inactive = dead), for Leaky ReLU ``z < 0`` (f' = 0.01, 1% of the peak:
+the unit is not dead, but passes back a hundredth of the gradient), for the sigmoid
+``|z| > 3.4`` (f' <= 0.025) and for tanh ``|z| > 1.8`` (f' <= 0.1)."""
+
+PEAK_GRID = torch.cat(
+    [torch.linspace(-15.0, 15.0, 30001, dtype=torch.float64), torch.tensor([-1e4, 1e4]).double()]
+)
+"""Where :func:`peak_slope` looks for ``max |f'|``: the grid and far points on which
+:func:`actlab.activations.properties.compute` finds ``max_abs_df``."""
 
 
 def _check_batch(x: Tensor, what: str) -> None:
@@ -146,6 +168,70 @@ def saturation_fraction(derivative: Tensor, threshold: float = SATURATION_THRESH
         raise ActlabError(f"saturation threshold={threshold} must be a finite number >= 0")
     saturated = derivative.detach().abs() < threshold
     return _fraction(saturated, derivative).mean(dim=(-2, -1))
+
+
+def peak_slope(
+    derivative: Callable[[Tensor], Tensor],
+    *,
+    dtype: torch.dtype = torch.float64,
+    device: torch.device | str | None = None,
+) -> float:
+    """``max |f'(z)|`` of an activation's derivative: over ``[-15, 15]`` in steps of 1e-3 and at
+    ``+-1e4`` (:data:`PEAK_GRID`, the grid of the catalog's computed ``max_abs_df``).
+
+    Args:
+        derivative: ``f'`` as a function of a tensor (the catalog's ``df`` with its parameters,
+            or autograd through a torch module), evaluated on a ``[G, 1]`` column of points so
+            that per-unit parameters broadcast.
+        dtype, device: of the points (a module's own dtype, for autograd through it).
+
+    >>> from actlab.activations import ACTIVATIONS
+    >>> peak_slope(ACTIVATIONS.get("sigmoid").df)
+    0.25
+    """
+    grid = PEAK_GRID.to(dtype=dtype, device=device).unsqueeze(-1)
+    with torch.no_grad():
+        return float(derivative(grid).detach().abs().max())
+
+
+def peak_of(derivative: Callable[[Tensor], Tensor], z: Tensor) -> float | None:
+    """The activation's ``max |f'|`` for the inactive fraction; ``None`` where it cannot be
+    found on a column of points (a module whose parameters need the input's channel layout)."""
+    try:
+        peak = peak_slope(derivative, dtype=z.dtype, device=z.device)
+    except RuntimeError:
+        return None
+    return peak if 0 < peak < float("inf") else None
+
+
+def inactive_fraction(
+    derivative: Tensor, peak: float, relative: float = INACTIVE_THRESHOLD
+) -> Tensor:
+    """Fraction of units that are inactive on the whole batch: ``|f'(z)| <= relative * peak`` on
+    every example, ``mean_f prod_n [|f'(z_nf)| <= relative * peak]``.
+
+    Such a unit passes back at most ``relative`` of the gradient the activation can pass (for
+    Leaky ReLU, all its inputs negative: 1%). Units dead at ``f' = 0`` count too, so for ReLU
+    this is the dead fraction; see :data:`INACTIVE_THRESHOLD`.
+
+    Args:
+        derivative: ``[..., N, F]`` values of ``f'(z)``.
+        peak: the activation's ``max |f'|`` (:func:`peak_slope`), a finite number > 0.
+        relative: the fraction of the peak, in [0, 1].
+
+    Returns:
+        ``[...]``, in [0, 1].
+
+    >>> float(inactive_fraction(torch.tensor([[0.01, 1.0], [0.01, 0.01]]), peak=1.0))
+    0.5
+    """
+    _check_batch(derivative, "inactive_fraction")
+    if not (0 < peak < float("inf")) or not (0 <= relative <= 1):
+        raise ActlabError(
+            f"inactive_fraction: peak={peak} must be finite and > 0, relative={relative} in [0, 1]"
+        )
+    low = (derivative.detach().abs() <= relative * peak).all(dim=-2)
+    return _fraction(low, derivative).mean(dim=-1)
 
 
 def _flat(t: Tensor, member_dims: int, what: str) -> Tensor:

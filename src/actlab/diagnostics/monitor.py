@@ -13,6 +13,8 @@ Per layer and recorded step (names in :mod:`actlab.diagnostics.rows`):
 - ``saturation_fraction``: entries with ``|f'(z)| < saturation_threshold`` (elementwise
   activations only; f' from the catalog for :class:`actlab.nn.Activation`, from autograd for
   torch's own activation modules);
+- ``inactive_fraction``: units with ``|f'(z)| <= 0.1 max |f'|`` on every example (the same f';
+  ``max |f'|`` by :func:`~.metrics.peak_slope`);
 - ``weight_norm``, ``grad_norm``: of the layer's weight tensor after ``backward()``;
 - ``update_ratio`` (``||dw|| / ||w||``) and ``effective_lr`` (median ``|dw| / |g|``): measured
   from the weights before and after the optimizer step.
@@ -364,6 +366,9 @@ class Monitor:
             df = layer.derivative(z)
             saturated = metrics.saturation_fraction(df, self.saturation_threshold)
             self._add(layer.name, rows.SATURATION, saturated)
+            peak = metrics.peak_of(layer.derivative, z)
+            if peak is not None:
+                self._add(layer.name, rows.INACTIVE, metrics.inactive_fraction(df, peak))
 
     @torch.no_grad()
     def _on_act(self, layer: _Layer, y: Tensor) -> None:

@@ -23,6 +23,7 @@ __all__ = [
     "DEAD",
     "EFFECTIVE_LR",
     "GRAD_NORM",
+    "INACTIVE",
     "METRICS",
     "OUTPUT",
     "PRE_MEAN",
@@ -44,6 +45,7 @@ PRE_MEAN, PRE_STD = "pre_mean", "pre_std"  # the activation's input z
 ACT_MEAN, ACT_STD = "act_mean", "act_std"  # its output f(z)
 DEAD = "dead_fraction"
 SATURATION = "saturation_fraction"
+INACTIVE = "inactive_fraction"  # units with |f'(z)| <= 10% of max |f'| on every example
 GRAD_NORM, WEIGHT_NORM = "grad_norm", "weight_norm"  # of the layer's weight tensor
 UPDATE_RATIO, EFFECTIVE_LR = "update_ratio", "effective_lr"  # of its optimizer step
 METRICS = (
@@ -53,6 +55,7 @@ METRICS = (
     ACT_STD,
     DEAD,
     SATURATION,
+    INACTIVE,
     GRAD_NORM,
     WEIGHT_NORM,
     UPDATE_RATIO,

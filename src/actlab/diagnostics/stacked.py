@@ -11,8 +11,8 @@ once for the whole stack with the pure functions of :mod:`~actlab.diagnostics.me
 - :class:`~actlab.models.StackedMLP` and :class:`~actlab.models.StackedCNN1d`: every metric. The
   activation's input ``z`` and output ``f(z)`` are read at each hidden layer's per-member
   activation module as ``[K, examples, units]`` (a convolution's channels are its units, each
-  position of each example an example); ``f'(z)`` for the saturated fraction comes from the
-  catalog, ``ACTIVATIONS.get(name).df(z, **params)``, once per activation group.
+  position of each example an example); ``f'(z)`` for the saturated and inactive fractions
+  comes from the catalog, ``ACTIVATIONS.get(name).df(z, **params)``, once per activation group.
 - :class:`~actlab.models.ModuleStack` (the generic fallback): weight, gradient and update metrics
   for the whole stack at once; activation statistics per member (its forward pass already runs
   one plain module per member), read by hooks on each member's activation modules.
@@ -44,6 +44,7 @@ stack trains bit for bit as without it.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -128,10 +129,12 @@ def _sites(model: nn.Module) -> list[_Site]:
     )
 
 
-def _group_saturation(act: PerMember, z: Tensor, threshold: float) -> Tensor:
-    """``[K]`` saturated fraction ``mean [|f'(z)| < threshold]`` per member, f' from the catalog
+def _group_slopes(act: PerMember, z: Tensor, threshold: float) -> tuple[Tensor, Tensor]:
+    """``[K]`` saturated fraction ``mean [|f'(z)| < threshold]`` and ``[K]`` inactive fraction
+    (units with ``|f'(z)| <= 0.1 max |f'|`` on every example) per member, f' from the catalog
     once per activation group; NaN for members whose activation has no elementwise f'."""
-    out = torch.full((z.shape[0],), math.nan, dtype=torch.float64, device=z.device)
+    saturated = torch.full((z.shape[0],), math.nan, dtype=torch.float64, device=z.device)
+    inactive = saturated.clone()
     for group in act.groups:
         info = group.info
         if info.kind != "elementwise" or info.df is None:
@@ -141,9 +144,12 @@ def _group_saturation(act: PerMember, z: Tensor, threshold: float) -> Tensor:
             params["training"] = group.training
         params.update({key: getattr(group, key).detach() for key in group.learned})
         mine = z if len(act.groups) == 1 else z.index_select(0, group.index)
-        value = metrics.saturation_fraction(info.df(mine, **params), threshold)
-        out[group.index] = value.to(out.dtype)
-    return out
+        df = info.df(mine, **params)
+        saturated[group.index] = metrics.saturation_fraction(df, threshold).to(torch.float64)
+        peak = metrics.peak_of(functools.partial(info.df, **params), z)
+        if peak is not None:
+            inactive[group.index] = metrics.inactive_fraction(df, peak).to(torch.float64)
+    return saturated, inactive
 
 
 class StackRecorder:
@@ -306,8 +312,9 @@ class StackRecorder:
         z = site.units(z.detach())
         for metric, value in zip((R.PRE_MEAN, R.PRE_STD), metrics.moments(z)):
             self._put(site.name, metric, value)
-        saturation = _group_saturation(site.act, z, self.saturation_threshold)
-        self._put(site.name, R.SATURATION, saturation)
+        saturated, inactive = _group_slopes(site.act, z, self.saturation_threshold)
+        self._put(site.name, R.SATURATION, saturated)
+        self._put(site.name, R.INACTIVE, inactive)
 
     @torch.no_grad()
     def _on_act(self, site: _Site, y: Tensor) -> None:
@@ -322,8 +329,12 @@ class StackRecorder:
         for metric, value in zip((R.PRE_MEAN, R.PRE_STD), metrics.moments(z)):
             self._put(site.name, metric, value, k)
         if df is not None:
-            saturated = metrics.saturation_fraction(df(z), self.saturation_threshold)
+            slopes = df(z)
+            saturated = metrics.saturation_fraction(slopes, self.saturation_threshold)
             self._put(site.name, R.SATURATION, saturated, k)
+            peak = metrics.peak_of(df, z)
+            if peak is not None:
+                self._put(site.name, R.INACTIVE, metrics.inactive_fraction(slopes, peak), k)
 
     @torch.no_grad()
     def _on_member_act(self, site: _Site, k: int, y: Tensor) -> None:
@@ -367,6 +378,6 @@ class StackRecorder:
             out = self._rows[position]
             for (layer, metric), column in zip(keys, table):
                 value = column[position]
-                if metric == R.SATURATION and math.isnan(value):
+                if metric in (R.SATURATION, R.INACTIVE) and math.isnan(value):
                     continue  # this member's activation has no elementwise f'
                 out.append((step, layer, metric, value))

@@ -16,14 +16,18 @@ from __future__ import annotations
 
 # Importing the family modules registers their entries (order = catalog order).
 from actlab.init import basic, variance_scaling  # noqa: F401
-from actlab.init._apply import LAYERS, init_, initialize_, weight_variance
+from actlab.init._apply import LAYERS, bias_variance, init_, initialize_, weight_variance
 from actlab.init._core import INITIALIZERS, InitInfo, fan, fans
 from actlab.init.variance_scaling import variance_scaling_
+from actlab.theory.auto_choice import AutoChoice, auto_choice
 
 __all__ = [
     "INITIALIZERS",
     "LAYERS",
+    "AutoChoice",
     "InitInfo",
+    "auto_choice",
+    "bias_variance",
     "fan",
     "fans",
     "get",

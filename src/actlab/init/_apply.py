@@ -11,7 +11,7 @@ from torch import Tensor, nn
 from actlab.errors import ActlabError, ParameterError
 from actlab.init._core import INITIALIZERS, InitInfo, fans
 
-__all__ = ["LAYERS", "init_", "initialize_", "weight_variance"]
+__all__ = ["LAYERS", "bias_variance", "init_", "initialize_", "weight_variance"]
 
 LAYERS = (
     nn.Linear,
@@ -66,7 +66,8 @@ def init_(
         scheme: a catalog initializer name (``"he_normal"``, ``"kaiming_normal"``, ``"auto"``, ...).
         activation: the activation the layers feed. Schemes that derive their scale from it
             (``auto``) use it; fixed schemes ignore it, as their formulas do.
-        bias_std: ``None``: the scheme's bias rule (zeros; ``torch_default``: U(+-1/sqrt(fan_in)));
+        bias_std: ``None``: the scheme's bias rule (zeros; ``torch_default``: U(+-1/sqrt(fan_in));
+            ``auto``: N(0, sigma_b^2) where its choice needs a bias variance);
             ``0``: zeros; ``> 0``: N(0, bias_std^2), the sigma_b of signal-propagation theory.
         generator: a ``torch.Generator`` for reproducible draws.
         params: the scheme's parameters (``mode="fan_out"``, ``gain=2.0``, ...).
@@ -92,7 +93,7 @@ def init_(
             elif bias_std is not None:
                 layer.bias.zero_()
             elif info.bias is not None:
-                info.bias(layer.bias, fan_in=fans(layer.weight.shape)[0], generator=generator)
+                info.bias(layer.bias, fan_in=fans(layer.weight.shape)[0], generator=generator, **p)
             else:
                 layer.bias.zero_()
     return module
@@ -110,3 +111,12 @@ def weight_variance(
     from the scheme's formula (signal-propagation theory reads sigma_w^2 = fan_in * variance)."""
     info, p = _bind(scheme, activation, params)
     return info.moments((fan_out or fan_in, fan_in), **p)
+
+
+def bias_variance(
+    scheme: str | InitInfo, fan_in: int, *, activation: str | None = None, **params: Any
+) -> float:
+    """The variance of the biases ``scheme`` draws for a layer with ``fan_in`` inputs (0 for
+    schemes that zero them): signal-propagation theory's sigma_b^2."""
+    info, p = _bind(scheme, activation, params)
+    return info.bias_moments(fan_in, **p)[1] if info.bias_moments is not None else 0.0

@@ -23,7 +23,10 @@ class InitInfo(Info):
         fn: ``fn(tensor, *, generator=None, **params)`` fills ``tensor`` in place and returns it.
         moments: ``moments(shape, **params) -> (mean, variance)`` of every entry, from the formula;
             tests compare them with samples, and theory reads the weight variance from them.
-        bias: ``bias(bias, *, fan_in, generator)`` fills a layer's bias (default: zeros).
+        bias: ``bias(bias, *, fan_in, generator, **params)`` fills a layer's bias (default:
+            zeros).
+        bias_moments: ``bias_moments(fan_in, **params) -> (mean, variance)`` of the biases
+            ``bias`` draws (theory's sigma_b^2 is the variance); ``None``: zeros.
         formula: LaTeX of the distribution, with its variance.
         torch_fn: the same initializer in ``torch.nn.init``, ``torch_fn(tensor, generator, **p)``.
         uses_activation: the scale is computed from an activation (``auto``).
@@ -32,6 +35,7 @@ class InitInfo(Info):
     fn: Callable[..., Tensor] | None = None
     moments: Callable[..., tuple[float, float]] | None = None
     bias: Callable[..., Tensor] | None = None
+    bias_moments: Callable[..., tuple[float, float]] | None = None
     formula: str = ""
     torch_fn: Callable[..., Tensor] | None = None
     uses_activation: bool = False

@@ -12,7 +12,7 @@ xavier_*        gain^2                 fan_avg   keeps forward and backward vari
 he_*            calculate_gain(nl,a)^2 fan_in    ReLU halves the second moment
 lecun_*         1                      fan_in    SELU's self-normalizing fixed point
 torch_default   1/3                    fan_in    nn.Linear: kaiming_uniform_(a=sqrt 5)
-auto            gain(activation)^2     fan_in    E[f(z)^2] for z ~ N(0, 1), computed
+auto            searched sigma_w^2     fan_in    stable q*, chi(q*) -> 1 (mean-field theory)
 ==============  =====================  ========  ==================================
 """
 
@@ -30,6 +30,7 @@ from actlab._registry import Param
 from actlab.activations import ACTIVATIONS
 from actlab.activations.properties import gain
 from actlab.init._core import fan, register
+from actlab.theory.auto_choice import AutoChoice, auto_choice
 
 __all__ = ["TRUNCATED_STD", "variance_scaling_"]
 
@@ -178,9 +179,13 @@ for dist in ("uniform", "normal"):
     )
 
 
-def _uniform_fan_in_bias(bias: Tensor, *, fan_in: int, generator=None) -> Tensor:
+def _uniform_fan_in_bias(bias: Tensor, *, fan_in: int, generator=None, **_: Any) -> Tensor:
     bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
     return bias.uniform_(-bound, bound, generator=generator)
+
+
+def _uniform_fan_in_bias_moments(fan_in: int, **_: Any) -> tuple[float, float]:
+    return 0.0, (1 / (3 * fan_in) if fan_in > 0 else 0.0)
 
 
 _declare(
@@ -190,6 +195,7 @@ _declare(
     mode="fan_in",
     scale=lambda p: 1 / 3,
     bias=_uniform_fan_in_bias,
+    bias_moments=_uniform_fan_in_bias_moments,
     formula=r"W, b \sim \mathcal{U}\big(-1/\sqrt{n_\text{in}}, 1/\sqrt{n_\text{in}}\big),\ "
     + VAR
     + r"\frac{1}{3 n_\text{in}}",
@@ -209,8 +215,30 @@ def _auto_check(p: dict[str, Any]) -> str | None:
     return None
 
 
+def _choice(p: dict[str, Any]) -> AutoChoice | None:
+    """auto's mean-field choice; ``None`` for vector activations, which the theory cannot model
+    (they keep the variance-preserving gain)."""
+    info = ACTIVATIONS.get(p["activation"])
+    if info.kind != "elementwise":
+        return None
+    return auto_choice(info, p["activation_params"] or {})
+
+
 def _auto_scale(p: dict[str, Any]) -> float:
-    return gain(p["activation"], **(p["activation_params"] or {})) ** 2
+    choice = _choice(p)
+    if choice is None:
+        return gain(p["activation"], **(p["activation_params"] or {})) ** 2
+    return choice.sigma_w2
+
+
+def _auto_bias_moments(fan_in: int, **p: Any) -> tuple[float, float]:
+    choice = _choice(p)
+    return 0.0, (choice.sigma_b2 if choice is not None else 0.0)
+
+
+def _auto_bias(bias: Tensor, *, fan_in: int, generator=None, **p: Any) -> Tensor:
+    var = _auto_bias_moments(fan_in, **p)[1]
+    return bias.normal_(0.0, math.sqrt(var), generator=generator) if var > 0 else bias.zero_()
 
 
 _declare(
@@ -219,6 +247,8 @@ _declare(
     distribution=None,
     mode=None,
     scale=_auto_scale,
+    bias=_auto_bias,
+    bias_moments=_auto_bias_moments,
     uses_activation=True,
     params=(
         Param("activation", None, "catalog activation the layer feeds", kind=object),
@@ -227,9 +257,14 @@ _declare(
         Param("distribution", "normal", "shape of the distribution", choices=DISTRIBUTIONS),
     ),
     check=_auto_check,
-    formula=VAR + r"\frac{1}{n_\text{in}\, \mathbb{E}_{z \sim \mathcal{N}(0,1)}[f(z)^2]}",
-    summary="Variance-preserving for any catalog activation: the gain 1/sqrt(E[f(z)^2]) is "
-    "computed by quadrature, so GELU, SiLU, Mish, ELU get one too (torch's calculate_gain has "
-    "none).",
-    reference="He et al. 2015's argument, for any f",
+    formula=VAR + r"\frac{\sigma_w^2}{n_\text{in}},\ b \sim \mathcal{N}(0, \sigma_b^2):\ "
+    r"q^* = \sigma_w^2 \mathbb{E}[f(h)^2] + \sigma_b^2 \text{ stable},\ "
+    r"\chi = \sigma_w^2 \mathbb{E}[f'(h)^2] \to 1",
+    summary="Depth-stable for any elementwise catalog activation: sigma_w^2 and sigma_b^2 are "
+    "searched with mean-field theory so that the variance map has a stable fixed point q* "
+    "and chi(q*) is as close to 1 as stability allows (He for ReLU-like functions, the edge "
+    "of chaos for tanh); `actlab.init.auto_choice(name)` says what it chose and whether it "
+    "keeps signal and gradients within [1/2, 2] over 50 layers. Vector activations keep the "
+    "variance-preserving gain 1/E[f(z)^2].",
+    reference="He et al. 2015; Poole et al. 2016; Schoenholz et al. 2017",
 )

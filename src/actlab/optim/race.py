@@ -2,9 +2,15 @@
 
 Each optimizer runs its pure transform (the same one the ``torch.optim`` shell runs) on the point
 ``(x, y)``. There is no gradient clipping; a path whose loss or gradient stops being finite, or
-that leaves ``|x|, |y| <= 1e6``, is frozen and marked as diverged. ``tune=True`` runs every
-learning rate of a log grid at once -- as ``K`` stacked points with a ``[K, 1]`` learning rate --
-and keeps, per optimizer, the one that arrives first (then: the lowest final loss).
+that leaves ``|x|, |y| <= 1e6``, is frozen and marked as diverged.
+
+A race is fair only if each optimizer runs at a learning rate that suits it (a catalog default
+such as Adam's 1e-3 is chosen for networks, not for a surface whose gradients reach 100), so by
+default (``tune=True``) every learning rate of a log grid runs at once -- as ``K`` stacked points
+with a ``[K, 1]`` learning rate -- and each optimizer keeps the one whose loss settles at or
+below the target soonest and stays there (then: the lowest final loss; a rate that touches the
+target and flies off again does not win). ``tune=False`` races the catalog defaults; ``lr``
+fixes some by hand.
 
 >>> result = run(RaceConfig("quadratic", optimizers=("sgd", "adam"), steps=50))
 >>> [p.optimizer for p in result.paths]
@@ -34,14 +40,16 @@ BOUND = 1e6
 
 @dataclass(frozen=True)
 class RaceConfig:
-    """What to race: ``surface``, ``optimizers``, and how (``None`` = the surface's default)."""
+    """What to race: ``surface``, ``optimizers``, and how (``None`` = the surface's default;
+    learning rates: ``lr`` where given, else tuned on the grid, or the catalog default if
+    ``tune`` is false)."""
 
     surface: str
     optimizers: tuple[str, ...] = DEFAULT_OPTIMIZERS
     steps: int | None = None
     start: tuple[float, float] | None = None
     lr: Mapping[str, float] = field(default_factory=dict)
-    tune: bool = False
+    tune: bool = True
     noise: float = 0.0
     seed: int = 0
 
@@ -69,7 +77,7 @@ class RaceResult:
     start: tuple[float, float]
     steps: int
     paths: tuple[Path, ...]
-    lr_source: str  # "default", "given" or "tuned" per path, joined in the title
+    lr_source: str  # "default" or "tuned" (none given), "given" (some given, others per tune)
 
 
 def run(config: RaceConfig) -> RaceResult:
@@ -103,7 +111,7 @@ def run(config: RaceConfig) -> RaceResult:
         else:
             lr = OPTIMIZERS.get(name).defaults["lr"]
         paths.append(_path(surface, name, lr, start, steps, config.noise, config.seed))
-    source = "tuned" if config.tune else ("given" if given else "default")
+    source = "given" if given else ("tuned" if config.tune else "default")
     return RaceResult(config, surface, start, steps, tuple(paths), source)
 
 
@@ -183,13 +191,22 @@ def _path(surface, name, lr, start, steps, noise, seed) -> Path:
     )
 
 
+def _settled(losses: Tensor, target: float) -> Tensor:
+    """First step index from which the loss stays <= target to the end, per member ([K]);
+    ``-1`` if it never settles (an arrival that flies off again does not count)."""
+    ok = (losses <= target).to(torch.int64)
+    stays = torch.flip(torch.cummin(torch.flip(ok, [0]), dim=0).values, [0]).bool()
+    return torch.where(stays.any(dim=0), stays.to(torch.int64).argmax(dim=0), -1)
+
+
 def _tune(surface, name, start, steps, noise, seed) -> float:
-    """The grid learning rate that arrives first, then has the lowest final loss."""
+    """The grid learning rate whose loss settles at or below the target soonest (stays there to
+    the end), then has the lowest final loss."""
     grid = torch.tensor(TUNE_GRID, dtype=torch.float64)
     _, losses, diverged = simulate(surface, name, grid, start, steps, noise, seed)
-    arrived = _arrival(losses, surface.target)
-    arrival = torch.where(arrived >= 0, arrived, steps + 1).to(torch.float64)
+    settled = _settled(losses, surface.target)
+    settle = torch.where(settled >= 0, settled, steps + 1).to(torch.float64)
     final = torch.where(diverged >= 0, math.inf, losses[-1])
     final = torch.where(torch.isnan(final), math.inf, final)
-    order = sorted(range(len(TUNE_GRID)), key=lambda i: (float(arrival[i]), float(final[i])))
+    order = sorted(range(len(TUNE_GRID)), key=lambda i: (float(settle[i]), float(final[i])))
     return TUNE_GRID[order[0]]

@@ -12,11 +12,14 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import torch
+from torch import Tensor
 
+from actlab._files import save_figure
 from actlab.activations import ACTIVATIONS
+from actlab.activations.smoothness import kink_jumps, one_sided_limits
 from actlab.errors import ActlabError
 
-__all__ = ["Curve", "plot_activations"]
+__all__ = ["Curve", "auto_range", "draw_activations", "plot_activations"]
 
 FORMATS = (".png", ".svg", ".pdf")
 COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf")
@@ -40,13 +43,6 @@ class Curve:
         return f"{self.name}({extra})" if extra else self.name
 
 
-def _values(curve: Curve, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    info = ACTIVATIONS.get(curve.name)
-    p = info.bind(curve.params)
-    with torch.no_grad():
-        return info.scalar(x, **p), info.derivative_of_scalar(x, **p)
-
-
 def plot_activations(
     curves: Sequence[Curve],
     out: str | Path,
@@ -56,26 +52,48 @@ def plot_activations(
     title: str | None = None,
     points: int = 2001,
 ) -> Path:
-    """Draw ``curves`` on one axis (and their derivatives on a second, if ``derivative``).
-
-    Kinks are where the derivative jumps; the derivative panel draws each piece separately so
-    that a jump shows as a gap, not as a vertical line. Without ``x_range`` the interval is
-    [-5, 5] widened to show every kink (leaky_relu6's cap at 6). Returns the written path.
-    """
+    """Draw ``curves`` (see :func:`draw_activations`) and write the figure to ``out`` (.png,
+    .svg or .pdf) atomically: an interrupted write leaves any earlier file intact. Returns the
+    written path."""
     out = Path(out)
     if out.suffix.lower() not in FORMATS:
         raise ActlabError(f"--out {out.name!r}: use one of {', '.join(FORMATS)}")
+    fig = draw_activations(
+        curves, derivative=derivative, x_range=x_range, title=title, points=points
+    )
+    try:
+        save_figure(fig, out, dpi=110)
+    finally:
+        plt.close(fig)
+    return out
+
+
+def draw_activations(
+    curves: Sequence[Curve],
+    *,
+    derivative: bool = False,
+    x_range: tuple[float, float] | None = None,
+    title: str | None = None,
+    points: int = 2001,
+) -> Any:
+    """A matplotlib figure of ``curves`` on one axis (and their derivatives on a second, if
+    ``derivative``), evaluated at ``points`` equally spaced x plus every declared kink.
+
+    A curve is broken only where its entry declares a kink and the plotted function really jumps
+    there (binary_step's f at 0, ReLU's f' at 0 but not its f), so a jump shows as a gap, never
+    as a vertical line, and steep smooth stretches stay drawn. Without ``x_range`` the interval
+    is [-5, 5] widened to show every kink (leaky_relu6's cap at 6).
+    """
     if not curves:
         raise ActlabError("nothing to plot; name at least one activation")
     lo, hi = x_range if x_range is not None else auto_range(curves)
     if not lo < hi:
         raise ActlabError(f"range {lo:g},{hi:g} is empty; give LOW,HIGH with LOW < HIGH")
-    x = torch.linspace(lo, hi, points, dtype=torch.float64)
-    computed = [(c, *_values(c, x)) for c in curves]
+    grid = torch.linspace(lo, hi, points, dtype=torch.float64)
 
     panels = 2 if derivative else 1
     fig, axes = plt.subplots(1, panels, figsize=(6.2 * panels, 4.6), squeeze=False)
-    for i, (curve, f, df) in enumerate(computed):
+    for i, curve in enumerate(curves):
         # earlier curves wider and solid, later ones thinner and dashed: overlaps stay visible
         style = {
             "color": COLORS[i % len(COLORS)],
@@ -84,9 +102,9 @@ def plot_activations(
             "label": curve.label(),
             "zorder": 3 + i,
         }
-        _draw(axes[0, 0], x, f, style)
-        if derivative:
-            _draw(axes[0, 1], x, df, style)
+        for level, ax in zip(("f", "f'"), axes[0]):
+            x, y = _broken_at_jumps(curve, grid, level)
+            ax.plot(x.numpy(), y.numpy(), **style)
     axes[0, 0].set_title("f(x)")
     if derivative:
         axes[0, 1].set_title("f'(x): the gradient each unit passes back")
@@ -101,10 +119,7 @@ def plot_activations(
         title = ", ".join(c.label() for c in curves)
     fig.suptitle(title, fontsize=12)
     fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    return fig
 
 
 def auto_range(curves: Sequence[Curve], half_width: float = 5.0) -> tuple[float, float]:
@@ -116,11 +131,26 @@ def auto_range(curves: Sequence[Curve], half_width: float = 5.0) -> tuple[float,
     return min(-half_width, min(kinks) - 2), max(half_width, max(kinks) + 2)
 
 
-def _draw(ax, x: torch.Tensor, y: torch.Tensor, style: dict) -> None:
-    """Plot y(x), breaking the line where y jumps (a discontinuity, not a steep slope)."""
-    y = y.clone()
-    step = (y[1:] - y[:-1]).abs()
-    typical = step.median() + 1e-12
-    jumps = (step > 50 * typical) & (step > 1e-3 * (y.abs().max() + 1e-12))
-    y[1:][jumps] = float("nan")
-    ax.plot(x.numpy(), y.numpy(), **style)
+def _broken_at_jumps(curve: Curve, grid: Tensor, level: str) -> tuple[Tensor, Tensor]:
+    """(x, y) of f (``level="f"``) or f' (``"f'"``) on the grid plus the kinks inside it, with a
+    NaN separating the two sides of each kink where the function jumps. The point at the kink
+    itself stays on the side whose limit it equals (ReLU'(0) = 0 on the left)."""
+    info = ACTIVATIONS.get(curve.name)
+    p = info.bind(curve.params)
+    lo, hi = float(grid[0]), float(grid[-1])
+    kinks = sorted({float(k) for k in info.kinks(p) if lo < k < hi})
+    x = torch.cat([grid, torch.tensor(kinks, dtype=grid.dtype)]).unique()  # sorted
+    row = 0 if level == "f" else 1
+    with torch.no_grad():
+        y = info.scalar(x, **p) if level == "f" else info.derivative_of_scalar(x, **p)
+    xs, ys, start = [], [], 0
+    for k, names in sorted(kink_jumps(info, p).items()):
+        if level not in names or not lo < k < hi:
+            continue
+        j = int(torch.searchsorted(x, k))  # x[j] == k
+        left, right = (limit[row] for limit in one_sided_limits(info, k, p))
+        cut = j + 1 if abs(y[j] - left) <= abs(y[j] - right) else j
+        xs += [x[start:cut], x.new_tensor([k])]
+        ys += [y[start:cut], y.new_tensor([float("nan")])]
+        start = cut
+    return torch.cat([*xs, x[start:]]), torch.cat([*ys, y[start:]])

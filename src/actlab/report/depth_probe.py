@@ -12,6 +12,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
+from actlab._files import save_figure
 from actlab.errors import ActlabError
 from actlab.theory import ProbeResult
 
@@ -64,7 +65,8 @@ def plot_depth_probe(results: Sequence[ProbeResult], out: Path) -> Path:
     fig.suptitle(f"{first.activation} MLP, width {first.width}, batch {first.batch}")
     axes[0].legend(frameon=False, fontsize=8)
     fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
+    try:
+        save_figure(fig, out, dpi=110)
+    finally:
+        plt.close(fig)
     return out

@@ -20,7 +20,13 @@ from rich.text import Text
 
 from actlab.data import Dataset
 from actlab.diagnostics import Thresholds
-from actlab.diagnostics.diagnose import Diagnosis, diagnose, predicted_ratio
+from actlab.diagnostics.diagnose import (
+    Diagnosis,
+    chance_loss,
+    diagnose,
+    predicted_ratio,
+    reference_grad_norms,
+)
 from actlab.errors import ActlabError
 from actlab.study.runner import load_data
 from actlab.study.spec import RunConfig, Study
@@ -102,6 +108,14 @@ def diagnose_store(
     for v in chosen:
         config = RunConfig.from_dict(v.run.config)
         spec = config.model_spec(data)
+        batch = _batch(config, data)
+        loss = config.loss or ("cross_entropy" if data.task == "classification" else None)
+        chance = None if loss is None else chance_loss(loss, data.y_train)
+        reference = None
+        if chance is not None:
+            reference = reference_grad_norms(
+                spec, batch=batch, classes=data.n_outputs, input_second_moment=second_moment
+            )
         out.append(
             diagnose(
                 v.rows,
@@ -109,8 +123,11 @@ def diagnose_store(
                 activation=config.activation,
                 optimizer=config.optimizer,
                 predicted_ratio=predicted_ratio(
-                    spec, batch=_batch(config, data), input_second_moment=second_moment
+                    spec, batch=batch, input_second_moment=second_moment
                 ),
+                reference=reference,
+                loss={m["epoch"]: m["train_loss"] for m in store.metrics(v.run.key)},
+                chance_loss=chance,
                 thresholds=thresholds,
             )
         )
@@ -125,6 +142,7 @@ COLUMNS = (
     ("act std", "act_std", ".3g"),
     ("dead %", "dead_pct", ".1f"),
     ("saturated %", "saturated_pct", ".1f"),
+    ("inactive %", "inactive_pct", ".1f"),
     ("grad norm", "grad_norm", ".2e"),
     ("update/weight", "update_ratio", ".2e"),
     ("eff. lr", "effective_lr", ".2e"),
@@ -135,6 +153,8 @@ COLUMNS = (
 _FLAGGED = {
     "dead_pct": ("dying_relu", "dead_fraction"),
     "saturated_pct": ("saturation", "saturation_fraction"),
+    "inactive_pct": ("inactive_units", "inactive_fraction"),
+    "grad_norm": ("gradient_scale", "ratio"),
 }
 
 

@@ -121,30 +121,43 @@ def plot_gradient_flow(
     )
 
 
+UNIT_PANELS = ((R.DEAD, "dead %"), (R.SATURATION, "saturated %"), (R.INACTIVE, "inactive %"))
+"""The units figure's panels per variant (one row each); a panel is left out when no variant
+recorded its metric (stores recorded before the inactive fraction existed)."""
+
+
 def plot_units(summaries: Sequence[VariantSummary], store: Store, out_dir: Path) -> Figure | None:
-    """Per variant two panels: dead fraction and saturated fraction (%) per layer vs epoch."""
+    """Per variant one row: dead, saturated and inactive fraction (%) per layer vs epoch, with
+    a legend naming the layers' colours."""
     chosen = _chosen(summaries, store, R.DEAD)
     if not chosen:
         return None
-    fig, axes = _grid(2 * len(chosen), (2.6, 2.0))
+    panels = [
+        (metric, what)
+        for metric, what in UNIT_PANELS
+        if any(r["metric"] == metric for v in chosen for r in v.rows)
+    ]
+    colours = _layer_colours(_layers(chosen, R.DEAD))
+    n = len(panels)
+    fig, axes = _grid(n * len(chosen), (2.6, 2.0), columns=n)
     for i, v in enumerate(chosen):
-        for ax, metric, what in (
-            (axes[2 * i], R.DEAD, "dead %"),
-            (axes[2 * i + 1], R.SATURATION, "saturated %"),
-        ):
-            _curves(ax, v, metric, scale=100.0, log=False)
+        for ax, (metric, what) in zip(axes[n * i : n * (i + 1)], panels):
+            _curves(ax, v, metric, scale=100.0, log=False, colours=colours)
             ax.set_ylim(-3, 103)
             ax.set_ylabel(what, fontsize=7)
             _title(ax, i + 1, v)
+    _legend(fig, colours)
     path = Path(out_dir) / "units.png"
     save_figure(fig, path)
     return Figure(
         "units",
-        "Dead and saturated units",
+        "Dead, saturated and inactive units",
         path,
-        "Per layer (dark = first, light = last), first seed of each variant: units whose output "
-        "is zero on every probe example (dead), and entries with |f'(z)| < 0.05 (saturated; for "
-        "ReLU-like activations the flat negative side counts too).",
+        "Per layer (colours in the legend: dark = first, light = last), first seed of each "
+        "variant: units whose output is zero on every probe example (dead); entries with "
+        "|f'(z)| < 0.05 (saturated; for ReLU-like activations the flat negative side counts "
+        "too); units with |f'(z)| <= 10% of the activation's largest slope on every probe "
+        "example (inactive: Leaky ReLU units whose input is always negative).",
     )
 
 
@@ -156,24 +169,59 @@ def plot_effective_lr(
     if not chosen:
         return None
     fig, axes = _grid(len(chosen), (3.0, 2.2))
+    colours = _layer_colours(_layers(chosen, R.EFFECTIVE_LR))
     for i, (ax, v) in enumerate(zip(axes, chosen), 1):
-        _curves(ax, v, R.EFFECTIVE_LR, scale=1.0, log=True)
+        _curves(ax, v, R.EFFECTIVE_LR, scale=1.0, log=True, colours=colours)
         ax.set_ylabel("effective lr", fontsize=7)
         _title(ax, i, v)
+    _legend(fig, colours)
     path = Path(out_dir) / "effective_lr.png"
     save_figure(fig, path)
     return Figure(
         "effective_lr",
         "Effective learning rates",
         path,
-        "Median |update| / |gradient| per layer (dark = first, light = output), first seed of "
+        "Median |update| / |gradient| per layer (legend: dark = first, light = output), first "
+        "seed of "
         "each variant: flat for SGD, shrinking for AdaGrad, adapting for Adam and RMSProp.",
     )
 
 
-def _curves(ax: Any, v: VariantRun, metric: str, *, scale: float, log: bool) -> None:
+def _layers(chosen: Sequence[VariantRun], metric: str) -> list[str]:
+    """Every layer any variant recorded ``metric`` for, input to output: one colour per layer
+    name across panels, so one legend serves them all."""
+    return R.ordered_layers({layer for v in chosen for layer in _series(v, metric)})
+
+
+def _legend(fig: Any, colours: dict[str, Any]) -> None:
+    """The layers' colours, once, right of the panels (every layer up to 12, else a sample)."""
+    layers = list(colours)
+    if len(layers) > 12:
+        step = -(-len(layers) // 10)
+        layers = sorted({*layers[::step], layers[-1]}, key=layers.index)
+    handles = [plt.Line2D([], [], color=colours[layer], lw=2) for layer in layers]
+    fig.legend(
+        handles,
+        layers,
+        loc="outside right upper",
+        fontsize=7,
+        title="layer",
+        title_fontsize=7,
+        frameon=False,
+    )
+
+
+def _curves(
+    ax: Any,
+    v: VariantRun,
+    metric: str,
+    *,
+    scale: float,
+    log: bool,
+    colours: dict[str, Any] | None = None,
+) -> None:
     series = _series(v, metric)
-    colours = _layer_colours(list(series))
+    colours = colours or _layer_colours(list(series))
     steps = sorted({s for by_step in series.values() for s in by_step})
     epochs = epochs_of(steps, v)
     for layer, by_step in series.items():

@@ -13,6 +13,8 @@ import importlib
 import sys
 from pathlib import Path
 
+from actlab._files import write_text
+
 # page file -> module with render(docs_dir) -> str. One line per catalog.
 PAGES: dict[str, str] = {
     "activations.md": "actlab.report.docs_activations",
@@ -42,8 +44,7 @@ def main(argv: list[str] | None = None) -> int:
             if not path.exists() or path.read_text() != text:
                 stale.append(page)
         else:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text)
+            write_text(path, text)
             print(f"wrote {path}")
     if stale:
         print(f"stale: {', '.join(stale)}; run python -m actlab.report.docs", file=sys.stderr)

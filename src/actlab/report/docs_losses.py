@@ -46,7 +46,9 @@ For two classes with labels y in {{-1, +1}} and a score f(x), each loss depends 
 t = y f(x). The figure evaluates the catalog entries themselves at score t and label 1 ({curves}).
 Every trainable loss is a convex stand-in for the 0-1 loss, which is flat almost everywhere and so
 gives no gradient; the hinge is zero once t >= 1, the logistic loss never is, and the squared
-loss also punishes margins that are *too* large (t > 1).
+loss also punishes margins that are *too* large (t > 1). The logistic loss is drawn in bits
+(divided by ln 2, as in Rosasco et al.'s figure), so that it equals 1 at t = 0 and, like the hinge
+and the squared loss, lies on or above the 0-1 loss everywhere.
 
 ![classification losses against the margin](img/losses_margin.png)
 

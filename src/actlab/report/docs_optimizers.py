@@ -235,20 +235,22 @@ def _race(docs_dir: Path, figures: bool) -> list[str]:
         "",
         "`actlab race --surface NAME --optimizers a,b,c --out race.gif` runs every optimizer from "
         "the same start over the surface's contour plot (minimum marked) and tabulates the steps "
-        "to reach the target loss and the final loss. Learning rates are each optimizer's "
-        "defaults unless given with `--lr NAME=VALUE`; `--tune` picks each one from the log grid "
-        f"{TUNE_GRID[0]:g} ... {TUNE_GRID[-1]:.3g} (four per decade; first to arrive, then lowest "
-        "final loss) and says so in the title. There is no gradient clipping; a path that stops "
+        "to reach the target loss and the final loss. A learning rate given with `--lr "
+        "NAME=VALUE` is used as given; every other optimizer's rate is tuned by default on the "
+        f"log grid {TUNE_GRID[0]:g} ... {TUNE_GRID[-1]:.3g} (four per decade): the rate whose loss "
+        "reaches the target soonest and stays there, then the lowest final loss. The title says "
+        "which rates were tuned; `--no-tune` races the catalog defaults. There is no gradient "
+        "clipping; a path that stops "
         "being finite is frozen and marked diverged. `--noise SIGMA` adds Gaussian noise to each "
         "gradient (stochastic gradients), reproducible with `--seed`.",
         "",
         *_surfaces_table(),
         "",
         f"The default race, `actlab race --surface beale --optimizers "
-        f"{','.join(DEFAULT_OPTIMIZERS)}`: with their default learning rates momentum and "
-        "Nesterov accelerate along the valley and get closest; plain gradient descent lags; "
-        "AdaGrad (lr 0.01) and Adam (lr 0.001) barely leave the start -- AdaGrad's effective rate "
-        "shrinks with every step.",
+        f"{','.join(DEFAULT_OPTIMIZERS)}`, at tuned rates: momentum and Nesterov accelerate "
+        "along the curved valley and reach the target in fewer steps than plain gradient "
+        "descent; AdaGrad takes one large first step and ever smaller ones after it, because its "
+        "effective rate shrinks with the sum of all past squared gradients.",
         "",
         f"![race on the Beale function]({image})",
     ]

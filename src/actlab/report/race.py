@@ -1,5 +1,10 @@
 """The optimizer race as a figure: every path over the surface's contour plot, the minimum
-marked, and a results table; a still (``.png``) or an animation (``.gif``, Pillow writer)."""
+marked, and a results table; a still (``.png``) or an animation (``.gif``).
+
+The GIF's frames share one fixed palette -- the optimizers' colours, the minimum's gold and a
+ramp of greys for the contours -- so each optimizer keeps its colour in every frame (a palette
+fitted per frame, as matplotlib's Pillow writer does, spends its 256 entries on the contour
+greys of the first frames and shifts the path colours from frame to frame)."""
 
 from __future__ import annotations
 
@@ -11,9 +16,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from matplotlib.animation import FuncAnimation, PillowWriter
-from matplotlib.colors import LogNorm
+from matplotlib.colors import LogNorm, to_rgb
+from PIL import Image
 
+from actlab._files import replacing, save_figure
 from actlab.errors import ActlabError
 from actlab.optim.race import RaceResult
 
@@ -21,6 +27,7 @@ __all__ = ["FORMATS", "render", "table_rows", "title"]
 
 FORMATS = (".png", ".gif")
 COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf")
+GOLD = "gold"
 HEADER = ("optimizer", "lr", "steps to target", "final loss")
 FRAMES = 60
 
@@ -28,9 +35,10 @@ FRAMES = 60
 def title(result: RaceResult) -> str:
     """What was raced and how the learning rates were chosen (said in the figure's title)."""
     s, (x, y) = result.surface, result.start
+    others = "tuned by log-grid search" if result.config.tune else "default"
     how = {
         "default": "default learning rates",
-        "given": "learning rates from --lr, others default",
+        "given": f"learning rates from --lr, others {others}",
         "tuned": "learning rates tuned by log-grid search",
     }[result.lr_source]
     noise = f", gradient noise sigma={result.config.noise:g}" if result.config.noise else ""
@@ -61,20 +69,46 @@ def render(
     try:
         if out.suffix.lower() == ".png":
             _draw(result, lines, heads, stamp, result.steps)
-            fig.savefig(out, dpi=110)
+            save_figure(fig, out, dpi=110)
         else:
             n = min(frames, result.steps + 1)
             ticks = np.unique(np.round(np.geomspace(1, result.steps + 1, n)).astype(int) - 1)
             ticks = [*ticks.tolist(), *[result.steps] * 8]  # hold the finish for a moment
 
-            def update(i):
-                return _draw(result, lines, heads, stamp, i)
-
-            anim = FuncAnimation(fig, update, frames=ticks, blit=False)
-            anim.save(out, writer=PillowWriter(fps=fps), dpi=72)
+            frames_ = []
+            for i in ticks:
+                _draw(result, lines, heads, stamp, i)
+                frames_.append(_frame(fig))
+            first, *rest = frames_
+            with replacing(out) as part:
+                first.save(
+                    part, format="GIF", save_all=True, append_images=rest,
+                    duration=round(1000 / fps), loop=0, optimize=False,
+                )  # fmt: skip
     finally:
         plt.close(fig)
     return out
+
+
+def palette() -> Image.Image:
+    """The GIF's fixed palette: white, black, the path colours and gold, their blends with
+    white (anti-aliased edges), then greys for the rest."""
+    base = [(1.0, 1.0, 1.0), (0.0, 0.0, 0.0), *(to_rgb(c) for c in (*COLORS, GOLD))]
+    blends = [tuple(0.5 * v + 0.5 for v in to_rgb(c)) for c in (*COLORS, GOLD)]
+    n_greys = 256 - len(base) - len(blends)
+    greys = [(g, g, g) for g in np.linspace(0.0, 1.0, n_greys + 2)[1:-1]]
+    entries = np.round(np.array([*base, *blends, *greys]) * 255).astype(np.uint8)
+    image = Image.new("P", (1, 1))
+    image.putpalette(entries.reshape(-1).tolist())
+    return image
+
+
+def _frame(fig, dpi: int = 72) -> Image.Image:
+    """The figure as it is now, as an image in :func:`palette` (no dithering)."""
+    fig.set_dpi(dpi)
+    fig.canvas.draw()
+    rgb = np.asarray(fig.canvas.buffer_rgba())[..., :3]
+    return Image.fromarray(rgb).quantize(palette=palette(), dither=Image.Dither.NONE)
 
 
 def _figure(result: RaceResult):
@@ -99,7 +133,7 @@ def _figure(result: RaceResult):
         minima[:, 0],
         minima[:, 1],
         "*",
-        color="gold",
+        color=GOLD,
         ms=16,
         mec="k",
         zorder=5,

@@ -20,6 +20,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from actlab._files import write_text
 from actlab.errors import ActlabError
 from actlab.report import diagnostics_figures  # noqa: F401 -- appends its figures to FIGURES
 from actlab.report.study_figures import (
@@ -69,11 +70,19 @@ def _target_text(target: float | None, acc: bool) -> str:
 
 
 def _final(s: VariantSummary, acc: bool) -> str:
+    """``"92.0 ± 5.0"``; an interval cut at the metric's range shows its two sides apart,
+    ``"95.0 +5.0 −20.0"`` (an accuracy cannot pass 100%)."""
     if not s.finals:
         return "diverged" if s.n_diverged else "failed"
     if len(s.finals) == 1:
         return f"{_value(s.final_mean, acc)} (n=1)"
-    return f"{_value(s.final_mean, acc)} ± {_value(s.final_ci, acc)}"
+    low, high = s.final_interval
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return f"{_value(s.final_mean, acc)} ± {_value(s.final_ci, acc)}"
+    up, down = _value(high - s.final_mean, acc), _value(s.final_mean - low, acc)
+    if up == down:
+        return f"{_value(s.final_mean, acc)} ± {up}"
+    return f"{_value(s.final_mean, acc)} +{up} −{down}"
 
 
 def rows(
@@ -220,9 +229,7 @@ def render(
     summaries = study_summaries(store) if summaries is None else list(summaries)
     figures = [f for make in FIGURES if (f := make(summaries, store, out)) is not None]
     page = out / "report.html"
-    part = page.with_name(page.name + ".part")
-    part.write_text(_html(store, summaries, figures), encoding="utf-8")
-    part.replace(page)
+    write_text(page, _html(store, summaries, figures))
     return {**{f.name: f.path for f in figures}, "report": page}
 
 

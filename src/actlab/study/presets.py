@@ -23,10 +23,23 @@ lr 0.01 and batch 100, for 30 and 40 epochs (the paper trains 6000 steps, 150 ep
 reports 68% and 94%). The test suite trains seed 0 of each and checks the published range:
 55-72% for the MLP, at least 88% for the CNN.
 
-``deep-sigmoid`` -- vanishing gradients: a 10-layer width-64 MLP with sigmoid, tanh and ReLU,
-Glorot (``xavier_uniform``) versus variance-preserving (``auto``) initialization, plain SGD.
-Sigmoid's derivative is at most 1/4, so its gradients shrink by about 4x per layer under Glorot's
-scale; ``auto`` rescales the weights by each activation's computed gain.
+``deep-sigmoid`` -- vanishing gradients and their cure by initialization: a 6-layer width-64 MLP
+with sigmoid, tanh and ReLU, trained by plain SGD (lr 0.5, 20 epochs, 5 seeds) from two starts.
+The naive one is the old advice "small random numbers", ``normal`` with std 0.01: each layer then
+multiplies the signal by about ``0.01 * sqrt(64) * max f'`` (0.02 for sigmoid), so after six
+layers neither the input nor the gradient reaches across, and every activation stays at chance
+(about 10%). The cure is ``auto``, which scales the weights by each activation's computed gain so
+the signal keeps its size through depth. The test suite checks that for every activation the cure
+ranks above the naive start with 95% confidence intervals apart.
+
+``toy-2d`` -- the recipe for the two-dimensional toy sets (spiral, circle, xor, gauss, moons and
+the Playground's two regressions): ``actlab compare --dataset spiral`` without ``--preset`` or
+``--config`` starts from it rather than from the MNIST-1D quickstart. A toy set has only a few
+hundred training points, so the quickstart's 20 epochs of batch 100 would make about 60 steps and
+leave the spiral at chance; here 100 epochs of batch 25 make 1000 steps (seconds on a CPU) with a
+2x64 MLP, ReLU/tanh/ELU x SGD (lr 0.1)/Adam (lr 0.01) over 5 seeds. The best variant reaches about
+99% test accuracy on the spiral; plain SGD at the same number of steps is well behind (the test
+suite checks both).
 
 ``optimizers`` -- eight optimizers on the quickstart network with ReLU, each at a learning rate in
 its usual range (SGD-like ones large, adaptive ones small).
@@ -40,9 +53,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from actlab._registry import Info, Registry
+from actlab.data import DATASETS
+from actlab.data.toy import TWO_D
 from actlab.study.spec import Study
 
-__all__ = ["PRESETS", "PresetInfo", "register"]
+__all__ = ["PRESETS", "PresetInfo", "recipe_for", "register"]
 
 
 @dataclass(frozen=True)
@@ -50,14 +65,34 @@ class PresetInfo(Info):
     """A named, ready-made study (``summary`` says what it shows)."""
 
     study: Study = field(default_factory=Study)
+    datasets: tuple[str, ...] = ()
+    """Datasets this preset is the starting recipe for: ``actlab compare --dataset NAME`` with
+    no ``--preset`` or ``--config`` starts from it (see :func:`recipe_for`)."""
 
 
 PRESETS: Registry[PresetInfo] = Registry("preset")
 
 
-def register(name: str, summary: str, **study: object) -> PresetInfo:
-    """Declare a preset: its name, a one-line summary and the :class:`Study` fields."""
-    return PRESETS.register(PresetInfo(name=name, summary=summary, study=Study(name=name, **study)))
+def register(
+    name: str, summary: str, *, datasets: tuple[str, ...] = (), **study: object
+) -> PresetInfo:
+    """Declare a preset: its name, a one-line summary, the datasets it is the starting recipe
+    for, and the :class:`Study` fields."""
+    info = PresetInfo(
+        name=name, summary=summary, study=Study(name=name, **study), datasets=datasets
+    )
+    return PRESETS.register(info)
+
+
+def recipe_for(dataset: str, default: str = "quickstart") -> PresetInfo:
+    """The preset a study on ``dataset`` starts from when none is named: the one declaring
+    ``dataset`` among its ``datasets``, else ``default``.
+
+    >>> recipe_for("spiral").name, recipe_for("mnist1d").name
+    ('toy-2d', 'quickstart')
+    """
+    name = DATASETS.canonical(dataset)
+    return next((p for p in PRESETS if name in p.datasets), PRESETS.get(default))
 
 
 MLP_100 = {"dataset": "mnist1d", "model": "mlp", "depth": 2, "width": 100}
@@ -107,18 +142,37 @@ register(
 
 register(
     "deep-sigmoid",
-    "vanishing gradients: 10-layer sigmoid/tanh/relu MLP, xavier_uniform vs auto init, SGD",
+    "vanishing gradients: 6-layer sigmoid/tanh/relu MLP, naive N(0, 0.01^2) weights vs the "
+    "variance-preserving 'auto' init, plain SGD, 5 seeds",
     dataset="mnist1d",
     model="mlp",
-    depth=10,
+    depth=6,
     width=64,
     activations=("sigmoid", "tanh", "relu"),
-    inits=("xavier_uniform", "auto"),
+    inits=("normal", "auto"),
+    init_params={"normal": {"std": 0.01}},
     optimizers=("sgd",),
-    lrs={"sgd": 0.1},
-    seeds=(0, 1, 2),
-    epochs=10,
+    lrs={"sgd": 0.5},
+    seeds=(0, 1, 2, 3, 4),
+    epochs=20,
     batch_size=100,
+)
+
+register(
+    "toy-2d",
+    "the 2-D toy sets' recipe (spiral shown): 2x64 MLP, relu/tanh/elu x sgd 0.1/adam 0.01, "
+    "5 seeds, 100 epochs of batch 25 (1000 steps); the default of 'compare --dataset spiral'",
+    datasets=tuple(TWO_D),
+    dataset="spiral",
+    model="mlp",
+    depth=2,
+    width=64,
+    activations=("relu", "tanh", "elu"),
+    optimizers=("sgd", "adam"),
+    lrs={"sgd": 0.1, "adam": 0.01},
+    seeds=(0, 1, 2, 3, 4),
+    epochs=100,
+    batch_size=25,
 )
 
 register(

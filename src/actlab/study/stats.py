@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -27,10 +27,12 @@ from actlab.study.store import METRICS, RunRecord, canonical_json
 
 __all__ = [
     "VariantSummary",
+    "clip_to_range",
     "default_target",
     "format_epochs",
     "higher_is_better",
     "mean_ci",
+    "metric_range",
     "summarize",
     "variant_label",
     "varying_axes",
@@ -76,6 +78,26 @@ def mean_ci(values: Sequence[float], confidence: float = 0.95) -> tuple[float, f
 def higher_is_better(metric: str) -> bool:
     """Accuracies rank high-first, losses low-first."""
     return metric.endswith("_acc")
+
+
+def metric_range(metric: str) -> tuple[float, float]:
+    """The values ``metric`` can take: ``[0, 1]`` for an accuracy; a loss is left unbounded
+    (most are >= 0, but a loss of the catalog may go below)."""
+    return (0.0, 1.0) if higher_is_better(metric) else (-math.inf, math.inf)
+
+
+def clip_to_range(mean: float, half: float, metric: str) -> tuple[float, float]:
+    """The interval ``mean ± half`` cut to :func:`metric_range`: a Student-t interval is
+    symmetric and can pass 100% for an accuracy near it (``0.9 ± 0.2``), which no run can
+    reach, so the report shows ``[0.7, 1.0]``. NaN stays NaN.
+
+    >>> clip_to_range(0.9, 0.2, "test_acc")
+    (0.7, 1.0)
+    """
+    low, high = metric_range(metric)
+    if not (math.isfinite(mean) and math.isfinite(half)):
+        return math.nan, math.nan
+    return max(mean - half, low), min(mean + half, high)
 
 
 # ---------------------------------------------------------------------------- variants and labels
@@ -195,7 +217,9 @@ class VariantSummary:
     (a diverged run counts if it got there before diverging), of the first epoch it did so;
     NaN when none did. ``curve_*`` and ``train_loss_*`` are per-epoch means and CI half-widths
     over the runs that have a value at that epoch (the done runs; a variant with none shows its
-    diverged runs), aligned with ``epochs``.
+    diverged runs), aligned with ``epochs``; ``curves`` holds the same ``(means, half-widths)``
+    for every stored metric (``train_loss``, ``train_acc``, ``test_loss``, ``test_acc``) that
+    the runs recorded. :attr:`final_interval` is the CI cut to the metric's range.
     """
 
     label: str
@@ -219,10 +243,18 @@ class VariantSummary:
     curve_ci: tuple[float, ...]
     train_loss_mean: tuple[float, ...]
     train_loss_ci: tuple[float, ...]
+    curves: Mapping[str, tuple[tuple[float, ...], tuple[float, ...]]] = field(
+        default_factory=dict, compare=False
+    )
 
     @property
     def n_done(self) -> int:
         return self.n_runs - self.n_diverged - self.n_failed
+
+    @property
+    def final_interval(self) -> tuple[float, float]:
+        """The 95% CI of the final metric, cut to the metric's range (:func:`clip_to_range`)."""
+        return clip_to_range(self.final_mean, self.final_ci, self.metric)
 
 
 def _series(rows: Sequence[Mapping[str, Any]], metric: str) -> list[tuple[int, float]]:
@@ -335,8 +367,13 @@ def _variant(
                 reached.append(epoch)
     shown = [r for r in group if r.status == "done"] or [r for r in group if r.status == "diverged"]
     epochs = sorted({row["epoch"] for r in shown for row in rows[r.key]})
-    curve = _curve([_series(rows[r.key], metric) for r in shown], epochs)
-    train = _curve([_series(rows[r.key], "train_loss") for r in shown], epochs)
+    curves = {
+        m: _curve([_series(rows[r.key], m) for r in shown], epochs)
+        for m in METRICS
+        if any(row.get(m) is not None for r in shown for row in rows[r.key])
+    }
+    nothing = ((math.nan,) * len(epochs),) * 2
+    curve, train = curves.get(metric, nothing), curves.get("train_loss", nothing)
     walls = [r.wall_s for r in group if r.wall_s is not None]
     values = [v for _, v in finals]
     return VariantSummary(
@@ -365,6 +402,7 @@ def _variant(
         curve_ci=curve[1],
         train_loss_mean=train[0],
         train_loss_ci=train[1],
+        curves=curves,
     )
 
 

@@ -29,10 +29,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
+import torch
 from scipy.optimize import brentq
 from torch import Tensor
 
-from actlab._numerics import normal_expectation
+from actlab._numerics import normal_expectation, normal_nodes
 from actlab.activations import ActivationInfo
 from actlab.activations.properties import resolve
 from actlab.errors import ActlabError
@@ -43,6 +44,7 @@ __all__ = [
     "critical_weight_variance",
     "depth_scale",
     "fixed_point",
+    "second_moments",
     "variance_map",
 ]
 
@@ -107,6 +109,25 @@ def chi(
     )
 
 
+def second_moments(
+    q: np.ndarray, activation: str | ActivationInfo, params: Mapping[str, Any] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(E[phi(h)^2], E[phi'(h)^2])`` for ``h ~ N(0, q_i)``, for a whole array of q in one
+    vectorized pass (the quadrature of :func:`actlab._numerics.normal_expectation`)."""
+    info = resolve(activation)
+    p = info.bind(dict(params or {}))
+    std = np.sqrt(np.clip(np.asarray(q, dtype=np.float64), Q_TINY, Q_HUGE))
+    parts = [normal_nodes(std=s, breakpoints=tuple(info.kinks(p))) for s in std]
+    x = np.concatenate([a for a, _ in parts])
+    w = np.concatenate([b for _, b in parts])
+    starts = np.cumsum([0] + [len(a) for a, _ in parts[:-1]])
+    xt = torch.as_tensor(x, dtype=torch.float64)
+    with torch.no_grad():
+        f = info.scalar(xt, **p).double().numpy()
+        df = info.derivative_of_scalar(xt, **p).double().numpy()
+    return np.add.reduceat(w * f**2, starts), np.add.reduceat(w * df**2, starts)
+
+
 def fixed_point(
     activation: str | ActivationInfo,
     *,
@@ -118,8 +139,9 @@ def fixed_point(
     """The fixed point q* the variance map reaches from q0: ``0.0`` when the signal dies out,
     ``inf`` when it grows without bound, q0 itself when every q is fixed (ReLU at sigma_w^2 = 2).
 
-    Iterates the map; where convergence is slow it brackets a stable root of ``V(q) - q`` (one
-    where V - q changes sign from + to -) on a log grid and refines it with Brent's method.
+    Iterates the map; where convergence is slow it finds, on a fine log grid, the first point in
+    the direction the iteration moves where ``V(q) - q`` changes sign, and refines the root
+    there with Brent's method.
     """
 
     def v(q: float) -> float:
@@ -131,21 +153,28 @@ def fixed_point(
         if abs(nxt - q) <= 1e-12 * max(q, 1e-300):
             return nxt
         if nxt > Q_HUGE:
-            break
+            return math.inf
         q = nxt
-    grid = np.logspace(-15, 15, 31)
-    gap = np.array([v(g) - g for g in grid])
-    tol = 1e-9 * grid
-    sign = np.where(gap > tol, 1, np.where(gap < -tol, -1, 0))
-    stable = [i for i in range(len(grid) - 1) if sign[i] > 0 and sign[i + 1] < 0]
-    if stable:
-        i = min(stable, key=lambda i: abs(math.log(grid[i]) - math.log(max(q, Q_TINY))))
-        return float(brentq(lambda g: v(g) - g, grid[i], grid[i + 1], xtol=1e-14, rtol=1e-12))
-    if (sign <= 0).all() and (sign < 0).any():
-        return 0.0
-    if (sign >= 0).all() and (sign > 0).any():
-        return math.inf
-    return q0
+    if abs(v(q) / q - 1) < 1e-9:  # a neutral map (V linear, slope 1): every q is fixed
+        return q
+    grid = np.logspace(-15, 15, 241)
+    gap = sigma_w2 * second_moments(grid, activation, params)[0] + sigma_b2 - grid
+    sign = np.where(gap > 1e-9 * grid, 1, np.where(gap < -1e-9 * grid, -1, 0))
+    if v(q) > q:  # moving up: to the first grid point above q where V - q <= 0
+        stops = np.flatnonzero((grid > q) & (sign <= 0))
+        if not len(stops):
+            return math.inf
+        i = int(stops[0])
+        lo, hi = (max(grid[i - 1], q) if i else q), grid[i]
+    else:  # moving down: to the last grid point below q where V - q >= 0
+        stops = np.flatnonzero((grid < q) & (sign >= 0))
+        if not len(stops):
+            return 0.0
+        i = int(stops[-1])
+        lo, hi = grid[i], (min(grid[i + 1], q) if i + 1 < len(grid) else q)
+    if sign[i] == 0:  # V(q) = q to within 1e-9 there: a neutral stretch the signal stalls in
+        return float(grid[i])
+    return float(brentq(lambda g: v(g) - g, lo, hi, xtol=1e-14, rtol=1e-12))
 
 
 def critical_weight_variance(
@@ -161,7 +190,8 @@ def critical_weight_variance(
     def excess(log_s: float) -> float:
         s = math.exp(log_s)
         q = fixed_point(activation, sigma_w2=s, sigma_b2=sigma_b2, params=params)
-        return math.log(chi(q, activation, sigma_w2=s, params=params))
+        c = chi(q, activation, sigma_w2=s, params=params)
+        return math.log(c) if c > 0 else -math.inf  # f' = 0 a.e. (binary_step): no edge
 
     lo, hi = (math.log(b) for b in bounds)
     a, b = excess(lo), excess(hi)

@@ -18,7 +18,10 @@ from torch import nn
 
 from actlab.activations.properties import resolve
 from actlab.errors import ActlabError
-from actlab.init import INITIALIZERS, init_, weight_variance
+
+# the submodules, not the package: actlab.init imports this package for auto's choice
+from actlab.init._apply import bias_variance, init_, weight_variance
+from actlab.init._core import INITIALIZERS
 from actlab.nn import Activation
 from actlab.theory.mean_field import chi, critical_weight_variance, fixed_point
 from actlab.theory.predict import LayerStats, predict
@@ -45,9 +48,17 @@ class ProbeResult:
 
     @property
     def phase(self) -> str:
-        """Where chi at the fixed point puts the network: ordered, critical or chaotic."""
+        """Where chi at the fixed point puts the network: ordered, critical or chaotic; "near
+        the edge" when chi^(depth/2), the gradient factor over the probed depth once the signal
+        has settled, stays within [1/2, 2]."""
         if abs(self.chi_star - 1) <= 1e-6:
             return "critical (edge of chaos): gradients keep their size"
+        over_depth = self.chi_star ** (self.depth / 2) if self.chi_star > 0 else 0.0
+        if 0.5 <= over_depth <= 2:
+            return (
+                f"near the edge of chaos: gradients change by {over_depth:.2g}x over "
+                f"{self.depth} layers"
+            )
         if self.chi_star < 1:
             return "ordered: gradients vanish with depth"
         return "chaotic: gradients explode with depth"
@@ -112,15 +123,16 @@ def depth_probe(
     width: int = 512,
     batch: int = 512,
     seed: int = 0,
-    bias_std: float = 0.0,
+    bias_std: float | None = None,
     activation_params: Mapping[str, Any] | None = None,
     init_params: Mapping[str, Any] | None = None,
 ) -> ProbeResult:
     """Build a random ``depth`` x ``width`` MLP with ``init``, feed it N(0, I) inputs, and return
     the measured per-layer RMS / mean / variance / weight-gradient norm beside the prediction.
 
-    sigma_w^2 is read from the initializer's formula (``width x Var(W)``) and sigma_b^2 is
-    ``bias_std^2``, so any zero-mean catalog initializer can be probed."""
+    sigma_w^2 is read from the initializer's formula (``width x Var(W)``) and sigma_b^2 from its
+    bias rule (``auto``'s choice, ``torch_default``'s uniform; 0 for zeros), or is ``bias_std^2``
+    when given, so any zero-mean catalog initializer can be probed."""
     info = resolve(activation)
     if info.kind != "elementwise":
         raise ActlabError(
@@ -130,7 +142,7 @@ def depth_probe(
     for name, value, low in (("depth", depth, 1), ("width", width, 1), ("batch", batch, 2)):
         if value < low:
             raise ActlabError(f"depth probe: {name}={value} must be >= {low}")
-    if not (bias_std >= 0 and math.isfinite(bias_std)):
+    if bias_std is not None and not (bias_std >= 0 and math.isfinite(bias_std)):
         raise ActlabError(f"depth probe: bias_std={bias_std} must be a finite number >= 0")
     scheme = INITIALIZERS.get(init)
     a_params = info.bind(dict(activation_params or {}))
@@ -141,7 +153,11 @@ def depth_probe(
             f"depth probe: {scheme.name} draws weights with mean {mean_w:g}; mean-field theory "
             "needs zero-mean weights"
         )
-    sigma_w2, sigma_b2 = width * var_w, bias_std**2
+    sigma_w2 = width * var_w
+    if bias_std is None:
+        sigma_b2 = bias_variance(scheme, width, activation=info.name, **i_params)
+    else:
+        sigma_b2 = bias_std**2
     g = torch.Generator().manual_seed(seed)
     model = build_mlp(info.name, depth, width, a_params)
     init_(model, scheme, info.name, bias_std=bias_std, generator=g, **i_params)
