@@ -21,6 +21,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from actlab.diagnostics import rows as R
+from actlab.diagnostics.findings_base import saturating
 from actlab.report.diagnosis import VariantRun, variant_runs
 from actlab.report.study_figures import FIGURES, Figure, save_figure
 from actlab.study.stats import VariantSummary
@@ -126,6 +127,15 @@ UNIT_PANELS = ((R.DEAD, "dead %"), (R.SATURATION, "saturated %"), (R.INACTIVE, "
 recorded its metric (stores recorded before the inactive fraction existed)."""
 
 
+def _unit_label(metric: str, what: str, v: VariantRun) -> str:
+    """A function that flattens on one side only (ReLU) does not saturate: its |f'| < 0.05
+    entries are the inputs on its flat side, and the axis says so."""
+    name = v.summary.config.get("activation")
+    if metric == R.SATURATION and isinstance(name, str) and not saturating(name):
+        return "flat side % (|f'| < 0.05)"
+    return what
+
+
 def plot_units(summaries: Sequence[VariantSummary], store: Store, out_dir: Path) -> Figure | None:
     """Per variant one row: dead, saturated and inactive fraction (%) per layer vs epoch, with
     a legend naming the layers' colours."""
@@ -144,7 +154,7 @@ def plot_units(summaries: Sequence[VariantSummary], store: Store, out_dir: Path)
         for ax, (metric, what) in zip(axes[n * i : n * (i + 1)], panels):
             _curves(ax, v, metric, scale=100.0, log=False, colours=colours)
             ax.set_ylim(-3, 103)
-            ax.set_ylabel(what, fontsize=7)
+            ax.set_ylabel(_unit_label(metric, what, v), fontsize=7)
             _title(ax, i + 1, v)
     _legend(fig, colours)
     path = Path(out_dir) / "units.png"
