@@ -42,13 +42,15 @@ def test_inspect_prints_computed_properties_and_gain():
 
 def test_plot_writes_a_figure(tmp_path):
     out = tmp_path / "a.png"
-    result = run("plot", "relu", "leaky_relu6", "swish", "hard_swish", "--derivative", "--out",
-                 str(out))
+    result = run(
+        "plot", "relu", "leaky_relu6", "swish", "hard_swish", "--derivative", "--out", str(out)
+    )
     assert result.exit_code == 0, result.output
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 20_000
     svg = tmp_path / "b.svg"
-    result = run("plot", "elu:alpha=0.5", "elu", "--param", "elu.alpha=2", "--out", str(svg),
-                 "--range=-3,3")
+    result = run(
+        "plot", "elu:alpha=0.5", "elu", "--param", "elu.alpha=2", "--out", str(svg), "--range=-3,3"
+    )
     assert result.exit_code == 0, result.output
     assert "alpha=2" in svg.read_text()
 

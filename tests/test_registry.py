@@ -74,7 +74,10 @@ def test_bind_fills_defaults_and_coerces(reg):
 def test_parse_command_line_strings(reg):
     info = reg.get("spam")
     assert info.parse({"size": "0.5", "count": "3", "flag": "true", "mode": "b"}) == {
-        "size": 0.5, "count": 3, "flag": True, "mode": "b",
+        "size": 0.5,
+        "count": 3,
+        "flag": True,
+        "mode": "b",
     }
     with pytest.raises(ParameterError, match="'x' is not a number"):
         info.parse({"size": "x"})

@@ -108,9 +108,7 @@ def test_diverging_member_is_frozen_and_changes_nothing_else(data):
     assert all(torch.isfinite(p).all() for p in frozen.parameters())
     for mine, k_alone in ((0, 0), (1, 1), (3, 2)):
         assert together.members[mine].metrics == alone.members[k_alone].metrics
-        for p, q in zip(
-            together.network(mine).parameters(), alone.network(k_alone).parameters()
-        ):
+        for p, q in zip(together.network(mine).parameters(), alone.network(k_alone).parameters()):
             assert torch.equal(p, q)
 
 

@@ -14,6 +14,7 @@ import torch
 from torch import Tensor, nn
 
 from actlab.activations import ACTIVATIONS, activate
+from actlab.activations._autograd import _check_impl
 
 __all__ = ["Activation", "Maxout", "PReLU", "Swish"]
 
@@ -25,7 +26,11 @@ class Activation(nn.Module):
     ``nn.Parameter`` s when ``learnable=True`` (PReLU: always, by default). A learnable parameter
     is a scalar, or one value per channel (dim 1) when ``num_parameters > 1`` is given.
     Entries with a ``training`` parameter (RReLU) follow ``module.train()`` / ``.eval()``.
+    ``impl`` picks torch's fused kernels (``"fast"``) or the catalog's formula (``"reference"``);
+    by default the fast path (see :func:`actlab.activations.activate`).
     """
+
+    impl: str | None = None  # subclasses that skip __init__ (stacked groups) get the default
 
     def __init__(
         self,
@@ -33,10 +38,12 @@ class Activation(nn.Module):
         *,
         learnable: bool | None = None,
         num_parameters: int = 1,
+        impl: str | None = None,
         **params: Any,
     ) -> None:
         super().__init__()
         self.info = ACTIVATIONS.get(name)
+        self.impl = impl and _check_impl(impl)
         learn = self.info.learn_by_default if learnable is None else learnable
         if learn and not self.info.learnable:
             raise ValueError(f"{self.info.name} has no learnable parameter")
@@ -54,7 +61,7 @@ class Activation(nn.Module):
             params["training"] = self.training
         for key in self.learned:
             params[key] = getattr(self, key)
-        return activate(x, self.info, **params)
+        return activate(x, self.info, impl=self.impl, **params)
 
     def extra_repr(self) -> str:
         fixed = ", ".join(f"{k}={v!r}" for k, v in self.params.items())

@@ -1,4 +1,5 @@
-"""The one generic autograd function behind every catalog activation.
+"""The one generic autograd function behind every catalog activation, and :func:`activate`,
+which runs an entry through its fast path (:mod:`actlab.activations.fast`) or this reference.
 
 Forward evaluates the entry's formula without recording a graph; backward applies its analytic
 derivative. For backward it saves exactly one activation-sized tensor -- the input, or the output
@@ -9,14 +10,20 @@ backward works as well.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import torch
 from torch import Tensor
 
 from actlab.activations._core import ACTIVATIONS, ActivationInfo
+from actlab.activations.fast import FAST
+from actlab.errors import ParameterError
 
-__all__ = ["activate"]
+__all__ = ["IMPLS", "activate", "default_impl"]
+
+IMPLS = ("fast", "reference")
+ENV = "ACTLAB_ACTIVATIONS"
 
 
 class _Analytic(torch.autograd.Function):
@@ -63,8 +70,28 @@ def _reduce_to(g: Tensor, value: Tensor) -> Tensor:
     return g.sum_to_size(value.shape)
 
 
-def activate(x: Tensor, name: str | ActivationInfo, /, **params: Any) -> Tensor:
-    """Apply catalog activation ``name`` to ``x`` through the analytic-derivative autograd path.
+def default_impl() -> str:
+    """``"fast"``, unless the environment variable ``ACTLAB_ACTIVATIONS=reference`` says
+    otherwise (read on every call, so a test or a script may switch it)."""
+    return _check_impl(os.environ.get(ENV, "fast"))
+
+
+def _check_impl(impl: str) -> str:
+    if impl not in IMPLS:
+        raise ParameterError(f"activation impl {impl!r} is not one of {', '.join(IMPLS)}")
+    return impl
+
+
+def activate(
+    x: Tensor, name: str | ActivationInfo, /, *, impl: str | None = None, **params: Any
+) -> Tensor:
+    """Apply catalog activation ``name`` to ``x``.
+
+    ``impl="fast"`` (the default; see :func:`default_impl`) runs torch's fused kernels for the
+    same function where there are some (:mod:`actlab.activations.fast`), ``impl="reference"``
+    the entry's own formula and analytic derivative through one generic autograd function; the
+    fast path falls back to the reference wherever it does not apply. Both agree within
+    rounding (tests/test_f_fast_activations.py) and save at most one activation-sized tensor.
 
     Parameters are validated against the entry's declared ranges. A parameter may be a tensor
     (e.g. a learnable slope); gradients flow to it through the entry's declared partials.
@@ -76,13 +103,18 @@ def activate(x: Tensor, name: str | ActivationInfo, /, **params: Any) -> Tensor:
         tensor([-0.2000,  0.5000])
     """
     info = name if isinstance(name, ActivationInfo) else ACTIVATIONS.get(name)
-    if info.sample is not None:
-        target, params = info.sample(x, info.bind(params))
-        info = ACTIVATIONS.get(target)
     tensors = {k: v for k, v in params.items() if isinstance(v, Tensor)}
     static = info.bind({k: v for k, v in params.items() if k not in tensors})
     for k in tensors:
         info.param(k)  # unknown names still raise
         static.pop(k, None)
+    fast = FAST.get(info.name)
+    if fast is not None and (_check_impl(impl) if impl else default_impl()) == "fast":
+        y = fast(x, **static, **tensors)
+        if y is not None:
+            return y
+    if info.sample is not None:
+        target, sampled = info.sample(x, {**static, **tensors})
+        return activate(x, target, impl="reference", **sampled)
     tnames = tuple(tensors)
     return _Analytic.apply(x, info, static, tnames, *tensors.values())

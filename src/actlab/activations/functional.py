@@ -1,7 +1,8 @@
 """Functional API: ``actlab.activations.functional.<name>(x, **params)`` for every catalog entry.
 
-Each function runs through the analytic-derivative autograd path (:func:`activate`); the names are
-the registry's canonical names and aliases, generated from the registry, never typed again.
+Each function is :func:`activate` for its entry (torch's fused kernels by default, the entry's
+formula and analytic derivative with ``impl="reference"``); the names are the registry's
+canonical names and aliases, generated from the registry, never typed again.
 
 >>> import torch
 >>> from actlab.activations import functional as AF

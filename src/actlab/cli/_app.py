@@ -29,6 +29,7 @@ COMMANDS = (
     "compare_cmd",
     "report_cmd",
     "diagnose_cmd",
+    "playground_cmd",
 )
 
 

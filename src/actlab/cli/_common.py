@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
-from rich.console import Console
 
 from actlab.errors import ActlabError
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 DEBUG = False
 F = TypeVar("F", bound=Callable[..., Any])
@@ -39,6 +41,8 @@ def friendly(fn: F) -> F:
 def console() -> Console:
     """A rich console for tables and progress: the terminal's width, or at least 120 columns
     when writing to a file or pipe (rich would assume 80 and fold the tables)."""
+    from rich.console import Console
+
     out = Console()
     return out if out.is_terminal else Console(width=max(out.width, 120))
 

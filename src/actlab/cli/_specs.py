@@ -3,13 +3,19 @@
 
 from __future__ import annotations
 
-from actlab.activations import ACTIVATIONS
+from typing import TYPE_CHECKING
+
 from actlab.cli._common import parse_assignments
 from actlab.errors import ActlabError
-from actlab.report.activation_plot import Curve
+
+if TYPE_CHECKING:
+    from actlab.report.activation_plot import Curve
 
 
 def parse_curves(specs: list[str], params: list[str]) -> list[Curve]:
+    from actlab.activations import ACTIVATIONS
+    from actlab.report.activation_plot import Curve
+
     curves: list[tuple[str, dict[str, str]]] = []
     for spec in specs:
         name, _, inline = spec.partition(":")

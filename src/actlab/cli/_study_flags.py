@@ -6,22 +6,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 
 from actlab.errors import ActlabError, ParameterError
-from actlab.study.presets import PRESETS, recipe_for
-from actlab.study.spec import Study, load_study
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from actlab.study.spec import Study
 
 CONFIG = typer.Option(None, "--config", "-c", help="A TOML study file (see examples/).")
 PRESET = typer.Option(
@@ -81,6 +75,8 @@ def _lr(text: str | None) -> dict[str, Any]:
     if text is None:
         return {}
     items = [t.strip() for t in text.split(",") if t.strip()]
+    if not items:
+        raise ActlabError(f"--lr {text!r} gives no learning rate")
     if all("=" in t for t in items):
         pairs = [t.split("=", 1) for t in items]
         return {"lr": None, "lrs": {k.strip(): _number(v, "--lr", float) for k, v in pairs}}
@@ -106,6 +102,9 @@ def _batch(text: str | None) -> Any:
 def base_study(config: Path | None, preset: str | None, dataset: str | None = None) -> Study:
     """The study flags start from: ``--config``, ``--preset``, or the recipe for ``dataset``
     (the quickstart preset, or the preset declaring that dataset: ``toy-2d`` for the 2-D sets)."""
+    from actlab.study.presets import PRESETS, recipe_for
+    from actlab.study.spec import load_study
+
     if config is not None and preset is not None:
         raise ActlabError("give --config or --preset, not both")
     if config is not None:
@@ -116,17 +115,51 @@ def base_study(config: Path | None, preset: str | None, dataset: str | None = No
 
 
 def override(study: Study, changes: dict[str, Any]) -> Study:
-    """``study`` with the given fields replaced; per-name settings of names no longer in a list
-    (``lrs`` of a dropped optimizer, ``activation_params`` of a dropped activation) are dropped."""
+    """``study`` with the given fields replaced. When a list is replaced, the per-name settings
+    that ``study`` held for names no longer in it (``lrs`` of a dropped optimizer,
+    ``activation_params`` of a dropped activation) are dropped; names are compared as their
+    catalogs resolve them (``-o gd`` keeps the settings of ``sgd``). Per-name settings in
+    ``changes`` are never dropped: one for a name not in the grid is an error (from Study)."""
+    from actlab.study.spec import Study
+
     d = study.to_dict()
     d.update(changes)
     for names, params in (*LISTS.items(), ("optimizers", "lrs")):
-        if names in changes and isinstance(d.get(params), dict):
-            d[params] = {k: v for k, v in d[params].items() if k in changes[names]}
+        if names in changes and params not in changes and isinstance(d.get(params), dict):
+            listed = {_canonical(names, n) for n in changes[names]}
+            d[params] = {k: v for k, v in d[params].items() if _canonical(names, k) in listed}
     return Study.from_dict(d)
 
 
+def _canonical(list_key: str, name: str) -> str:
+    """``name`` as the catalog of ``list_key`` resolves it (as given if unknown: Study says so)."""
+    from actlab.activations import ACTIVATIONS
+    from actlab.init import INITIALIZERS
+    from actlab.losses import LOSSES
+    from actlab.optim import OPTIMIZERS
+
+    registry = {
+        "activations": ACTIVATIONS,
+        "optimizers": OPTIMIZERS,
+        "inits": INITIALIZERS,
+        "losses": LOSSES,
+    }[list_key]
+    try:
+        return registry.canonical(name)
+    except ActlabError:
+        return name
+
+
 def progress_bar(console: Console):
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
     @contextmanager
     def factory(work) -> Iterator[Any]:
         columns = (
@@ -140,6 +173,12 @@ def progress_bar(console: Console):
             TimeRemainingColumn(),
         )
         study = work.study
+        if work.replaced is not None:
+            kept, dropped = work.replaced
+            console.print(
+                f"--force: {kept} stored run(s) kept (this study still contains them), "
+                f"{dropped} discarded"
+            )
         console.print(
             f"[bold]{study.name}[/]: {len(work.runs)} runs ({_shape(study)}), "
             f"{work.pending} to train, {len(work.units)} stacked unit(s)"

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from actlab.activations import ACTIVATIONS
 from actlab.cli._app import app
 from actlab.cli._common import friendly, parse_assignments
-from actlab.init import INITIALIZERS
-from actlab.report.depth_probe import check_path, plot_depth_probe
-from actlab.theory import ProbeResult, depth_probe
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from actlab.theory import ProbeResult
 
 
 def _num(x: float) -> str:
@@ -33,6 +33,8 @@ def _header(r: ProbeResult) -> str:
 def render(results: list[ProbeResult]) -> Table:
     """One row per layer; per initializer: measured and predicted output RMS, backward-signal
     RMS and ||dL/dW||, and a last row with the first-to-last-layer ratios."""
+    from rich.table import Table
+
     first = results[0]
     table = Table(
         title=f"depth probe: {first.activation}, {first.depth} layers x {first.width} units, "
@@ -80,6 +82,13 @@ def depth_probe_command(
 ) -> None:
     """Measure activation RMS and weight-gradient norms through a random deep MLP and print them
     beside the mean-field prediction (vanishing or exploding signals, and their cure)."""
+    from rich.console import Console
+
+    from actlab.activations import ACTIVATIONS
+    from actlab.init import INITIALIZERS
+    from actlab.report.depth_probe import check_path, plot_depth_probe
+    from actlab.theory import depth_probe
+
     if plot is not None:
         check_path(plot)
     info = ACTIVATIONS.get(activation)

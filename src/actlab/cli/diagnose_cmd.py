@@ -5,15 +5,19 @@ from __future__ import annotations
 import contextlib
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
 
 from actlab.cli import _study_flags as flags
 from actlab.cli._app import app
 from actlab.cli._common import friendly
 from actlab.errors import ActlabError
-from actlab.study.store import Store
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from actlab.study.store import Store
 
 
 def _show(store: Store, console: Console) -> None:
@@ -63,6 +67,10 @@ def diagnose_command(
     diagnostics first. Example: actlab diagnose --dataset mnist1d --depth 10 --activations
     sigmoid --inits xavier_uniform --optimizers sgd --epochs 5
     """
+    from rich.console import Console
+
+    from actlab.study.store import Store
+
     given = dict(config=config, preset=preset, dataset=dataset, model=model, depth=depth)
     given |= dict(width=width, activations=activations, optimizers=optimizers, lr=lr)
     given |= dict(inits=inits, losses=losses, seeds=seeds, epochs=epochs, batch_size=batch_size)

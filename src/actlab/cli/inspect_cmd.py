@@ -3,15 +3,9 @@
 from __future__ import annotations
 
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
-from actlab.activations import ACTIVATIONS
-from actlab.activations.properties import compute
 from actlab.cli._app import app
 from actlab.cli._common import friendly, parse_assignments
-from actlab.init import auto_choice
 
 
 @app.command("inspect")
@@ -26,16 +20,27 @@ def inspect_command(
     """Show an activation's formula and its computed properties: range, monotonicity,
     zero-centredness, saturation, dead region, smoothness, gain and cost -- with the pros and
     cons they imply."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    from actlab.activations import ACTIVATIONS
+
     info = ACTIVATIONS.get(name)
-    params = info.parse(dict(parse_assignments(param)))
-    pr = compute(info, measure_cost=cost, **params)
+    params = info.bind(info.parse(dict(parse_assignments(param))))
     console = Console(width=max(Console().width, 110))
-    shown = ", ".join(f"{k}={v!r}" for k, v in pr.params.items())
+    # The header first: the properties below take a moment (quadratures, the timed cost).
+    shown = ", ".join(f"{k}={v!r}" for k, v in params.items())
     console.print(f"[bold]{info.name}[/bold]({escape(shown)})  —  {escape(info.summary)}")
     console.print(f"f:  {info.formula}", markup=False, highlight=False)
     if info.derivative:
         console.print(f"f': {info.derivative}", markup=False, highlight=False)
     console.print(f"reference: {info.reference}", markup=False, highlight=False)
+
+    from actlab.activations.properties import compute
+    from actlab.init import auto_choice
+
+    pr = compute(info, measure_cost=cost, **params)
     table = Table(show_header=True)
     for column in ("property", "value", "how it is computed"):
         table.add_column(column)

@@ -5,9 +5,6 @@ from __future__ import annotations
 import importlib
 
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
 from actlab._registry import Registry, closest
 from actlab.cli._app import app
@@ -22,6 +19,7 @@ CATALOGS: dict[str, str] = {
     "datasets": "actlab.data:DATASETS",
     "models": "actlab.models:MODELS",
     "presets": "actlab.study.presets:PRESETS",
+    "surfaces": "actlab.optim.surfaces:SURFACES",
 }
 
 
@@ -58,6 +56,10 @@ def list_command(
         for row in rows:
             typer.echo("\t".join(row))
         return
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
     table = Table(title=f"{len(rows)} {catalog}", show_lines=False)
     for column in ("name", "formula", "defaults", "reference"):
         table.add_column(column, overflow="fold")

@@ -10,7 +10,6 @@ from actlab.cli._app import app
 from actlab.cli._common import friendly
 from actlab.cli._specs import parse_curves
 from actlab.errors import ActlabError
-from actlab.report.activation_plot import plot_activations
 
 
 def parse_range(text: str) -> tuple[float, float]:
@@ -46,6 +45,8 @@ def plot_command(
 
     Example: actlab plot relu leaky_relu6 swish hard_swish --derivative --out a.png
     """
+    from actlab.report.activation_plot import plot_activations
+
     curves = parse_curves(names, param)
     path = plot_activations(
         curves, out, derivative=derivative, x_range=x_range and parse_range(x_range), title=title

@@ -5,15 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from actlab.cli._app import app
 from actlab.cli._common import friendly, parse_assignments
 from actlab.errors import ActlabError, ParameterError
-from actlab.optim.race import DEFAULT_OPTIMIZERS, RaceConfig, run
-from actlab.optim.surfaces import SURFACES
-from actlab.report.race import HEADER, render, table_rows, title
 
 
 def _start(text: str) -> tuple[float, float]:
@@ -40,10 +35,12 @@ def _lrs(items: list[str]) -> dict[str, float]:
 @friendly
 def race_command(
     surface: str = typer.Option(
-        ..., "--surface", "-s", help=f"Test surface: {', '.join(SURFACES.names())}."
+        ..., "--surface", "-s", help="Test surface ('actlab list surfaces')."
     ),
-    optimizers: str = typer.Option(
-        ",".join(DEFAULT_OPTIMIZERS), "--optimizers", help="Comma-separated optimizer names."
+    optimizers: str | None = typer.Option(
+        None,
+        "--optimizers",
+        help="Comma-separated optimizer names (default: the classic seven, sgd to adam).",
     ),
     out: Path = typer.Option(..., "--out", "-o", help="Output file: .png (still) or .gif."),
     steps: int | None = typer.Option(None, "--steps", help="Steps (default: the surface's)."),
@@ -71,6 +68,14 @@ def race_command(
     rate that suits it (--no-tune: the catalog defaults); there is no gradient clipping. Example:
     actlab race --surface beale --optimizers sgd,momentum,adagrad,adam --out race.gif
     """
+    from rich.console import Console
+    from rich.table import Table
+
+    from actlab.optim.race import DEFAULT_OPTIMIZERS, RaceConfig, run
+    from actlab.report.race import HEADER, render, table_rows, title
+
+    if optimizers is None:
+        optimizers = ",".join(DEFAULT_OPTIMIZERS)
     config = RaceConfig(
         surface=surface,
         optimizers=tuple(n.strip() for n in optimizers.split(",") if n.strip()),

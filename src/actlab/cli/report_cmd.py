@@ -5,13 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
 from actlab.cli._app import app
 from actlab.cli._common import friendly
 from actlab.errors import ActlabError
-from actlab.report.study_report import report_study
-from actlab.study.store import Store
 
 EXPORTS = ("csv",)
 
@@ -31,6 +28,11 @@ def report_command(
         raise ActlabError(f"--export {export!r}: the only export format is {', '.join(EXPORTS)}")
     if not out.is_dir():
         raise ActlabError(f"{out} {'is not a directory' if out.exists() else 'does not exist'}")
+    from rich.console import Console
+
+    from actlab.report.study_report import report_study
+    from actlab.study.store import Store
+
     console = Console(width=140)
     with Store.open(out) as store:
         report_study(store, out, console)

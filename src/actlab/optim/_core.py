@@ -92,7 +92,11 @@ def functional(name: str, **hparams: Any) -> tuple[Transform, dict[str, Any]]:
     """The pure transform of optimizer ``name`` and its numeric hyperparameters.
 
     Numeric values may be tensors (one value per stacked member, broadcastable to the parameter);
-    those are range-checked elementwise. Example::
+    those are range-checked elementwise. The scalar factors an update derives from them
+    (``1 - beta1``, ``lr / (1 - beta1^t)``) are then computed in the tensor's dtype, not in
+    double precision as from Python numbers, so in float32 they differ from the plain
+    optimizer's in the last bits; :class:`actlab.train.StackedOptimizer`, which must match it
+    exactly, passes Python numbers (one update per distinct set of hyperparameters). Example::
 
         t, h = functional("adam", lr=torch.tensor([1e-3, 1e-2]).view(2, 1, 1))
         state = t.init(w, **h)

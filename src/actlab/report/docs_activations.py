@@ -14,10 +14,14 @@ from actlab.report.activation_plot import Curve, plot_activations
 HEADER = """# Activation functions
 
 Generated from the registry by `python -m actlab.report.docs`; do not edit by hand.
-Every entry has a forward formula, an analytic first derivative (used by backward through one
-generic autograd function that saves only the input or only the output), a second derivative
-where defined, declared parameter ranges, and properties **computed** from the formula
-(`actlab inspect NAME` prints them, with the measured cost on your machine).
+Every entry has a forward formula, an analytic first derivative, a second derivative where
+defined, declared parameter ranges, and properties **computed** from the formula (`actlab inspect
+NAME` prints them, with the measured cost on your machine). The formula and its derivative are
+the reference (`activate(..., impl="reference")`: one generic autograd function that saves only
+the input or only the output); by default `activate` and `actlab.nn.Activation` run a fast path
+-- torch's own kernel where torch has the same function with the same conventions, else a
+composition of torch kernels -- that the tests hold equal to the reference on random points,
+kinks and extremes in every dtype, and that saves at most one input-sized tensor.
 
 Derivatives at kinks follow PyTorch: ReLU'(0) = 0, LeakyReLU'(0) = slope, ReLU6'(0) = ReLU6'(6) = 0,
 hardswish'(-3) = 0, hardswish'(3) = 1, ELU'(0) = alpha. Where `torch.nn.functional` returns NaN
@@ -25,8 +29,10 @@ at +-inf although the limit is finite (silu, gelu, mish, softsign, hardswish at 
 returns the limit.
 
 The gain is `1/sqrt(E[f(z)^2])` for z ~ N(0, 1): the weight scale that keeps the second moment
-of pre-activations constant from layer to layer (sqrt(2) for ReLU). It is the scale the `auto`
-initializer uses, and it differs from `torch.nn.init.calculate_gain`'s hand-picked values.
+of pre-activations constant from layer to layer (sqrt(2) for ReLU); it differs from
+`torch.nn.init.calculate_gain`'s hand-picked values. The `auto` initializer starts from the same
+moments but chooses its variances by mean-field theory so that they hold through depth (see
+initializers.md).
 
 Computed numbers are shown to 4 significant digits (the gain in the property table to 6), and a
 mean whose magnitude is below 1e-12 times the rms (quadrature rounding, which differs between

@@ -120,6 +120,25 @@ def text(key: str, value: Any) -> str:
     return value.strip()
 
 
+def file_name(key: str, value: Any) -> str:
+    """A name that is also used as a file or folder name (``actlab-runs/NAME``): one line, no
+    path separator, not ``.`` or ``..`` -- so it can never point outside its folder."""
+    value = text(key, value)
+    separators = [c for c in ("/", "\\") if c in value]
+    if separators:
+        why = f"contains {separators[0]!r}"
+    elif value in (".", ".."):
+        why = "is a path, not a name"
+    elif any(ord(c) < 32 or ord(c) == 127 for c in value):
+        why = "contains a control character"
+    else:
+        return value
+    raise ParameterError(
+        f"{key}={value!r} {why}; a name is one word or phrase without '/' or '\\' "
+        "(it becomes a folder name)"
+    )
+
+
 def choice(key: str, value: Any, choices: tuple[str, ...]) -> str:
     value = text(key, value)
     if value not in choices:

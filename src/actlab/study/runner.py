@@ -24,6 +24,7 @@ import torch
 
 from actlab.data import Dataset, load
 from actlab.errors import ActlabError
+from actlab.study.identity import data_fingerprint, study_identity
 from actlab.study.spec import RunConfig, Study
 from actlab.study.store import Store
 from actlab.train import Member, train
@@ -45,6 +46,14 @@ class Plan:
     runs: tuple[RunConfig, ...]
     units: tuple[tuple[RunConfig, ...], ...]
     max_members: int = MAX_MEMBERS
+    replaced: tuple[int, int] | None = None  # (kept, discarded) stored runs, after --force
+
+    @property
+    def identity(self) -> dict[str, Any]:
+        """What determines the results (:mod:`actlab.study.identity`): the runs and the data."""
+        d = self.data
+        fingerprint = data_fingerprint((d.x_train, d.y_train, d.x_test, d.y_test))
+        return study_identity((r.key for r in self.runs), fingerprint, self.study.diagnostics)
 
     def left(self, store: Store) -> Plan:
         """The same plan without the runs ``store`` already holds (failed ones stay)."""
@@ -132,9 +141,11 @@ def run_study(
 
     Args:
         study: the study.
-        out: its output directory; one holding a different study is refused unless ``force``.
+        out: its output directory; one holding a different study -- other runs or other data;
+            the name and the target are the report's -- is refused unless ``force``.
         device: where to train (``"cpu"``, ``"cuda"``, ...).
-        force: replace a store holding a different study (its runs are discarded).
+        force: replace a store holding a different study: the stored runs this study still
+            contains are kept, the others discarded (``store.replaced``: how many of each).
         max_members: most runs trained together in one stack.
         progress: ``progress(plan)`` returns a context manager yielding an ``advance(n)``
             callable (a progress bar); ``None`` for none.
@@ -144,9 +155,9 @@ def run_study(
     """
     dev = check_device(device)
     work = plan(study, device=dev, max_members=max_members)  # every check, before the store
-    store = Store.open(out, study.to_dict(), force=force)
+    store = Store.open(out, study.to_dict(), force=force, identity=work.identity)
     try:
-        work = work.left(store)
+        work = dataclasses.replace(work.left(store), replaced=store.replaced)
         with _progress(progress, work) as advance:
             for unit in work.units:
                 _run_unit(store, work, unit, dev, advance)

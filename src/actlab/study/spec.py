@@ -44,7 +44,8 @@ class Study:
     """A grid of training runs: activation x optimizer x lr x init x loss x seed.
 
     Attributes:
-        name: a label for reports.
+        name: a label for reports and the default output folder (``actlab-runs/NAME``), so
+            it may not contain ``/`` or ``\\`` nor be ``.`` or ``..``.
         dataset, dataset_params: a :data:`actlab.data.DATASETS` name and the parameters given.
         model, depth, width, normalization, dropout, residual: the architecture, shared by every
             run (``None`` depth/width: the model's defaults, resolved in each :class:`RunConfig`).
@@ -98,7 +99,7 @@ class Study:
     def __post_init__(self) -> None:
         set_ = self._set
         with F.at("name"):
-            set_(name=F.text("name", self.name))
+            set_(name=F.file_name("name", self.name))
         data, dataset_params = F.dataset(self.dataset, self.dataset_params)
         set_(dataset=data.name, dataset_params=dataset_params)
         given = {k: getattr(self, k) for k in F.MODEL_OPTIONS}

@@ -1,6 +1,7 @@
 """The study store: one SQLite file, ``OUT/study.db``, that survives being killed at any moment.
 
-Tables: ``meta`` (the resolved study as canonical JSON, its SHA-256, the schema version);
+Tables: ``meta`` (the resolved study as canonical JSON, its SHA-256, its identity -- what
+determines the results, see :mod:`actlab.study.identity` -- and the schema version);
 ``runs`` (one row per finished run: config JSON, seed, status ``done|diverged|failed``, diverged
 step, wall time, error); ``metrics`` (per-epoch train/test loss and accuracy); ``diagnostics``
 (``(run, step, layer, metric) -> value``).
@@ -24,7 +25,6 @@ Example (a runner's loop; rerunning it after a kill does only what is left)::
 from __future__ import annotations
 
 import contextlib
-import csv
 import hashlib
 import json
 import math
@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from actlab.errors import ActlabError
+from actlab.study.identity import claim
 
 __all__ = ["FILENAME", "METRICS", "STATUSES", "RunRecord", "Store", "canonical_json", "run_key"]
 
@@ -120,6 +121,7 @@ class Store:
             )
         self.study: dict[str, Any] = json.loads(meta["study"])
         self.study_hash: str = meta["study_hash"]
+        self.replaced: tuple[int, int] | None = None  # (kept, discarded) runs, when forced
 
     @classmethod
     def open(
@@ -128,25 +130,37 @@ class Store:
         study: Mapping[str, Any] | None = None,
         *,
         force: bool = False,
+        identity: Mapping[str, Any] | None = None,
     ) -> Store:
         """Create ``out_dir/study.db`` for ``study``, or reopen it to resume the same study.
 
         Args:
             out_dir: the study's output directory (created if missing).
             study: the resolved study as JSON-able data; ``None`` opens an existing store as is
-                (for reports).
-            force: replace a store that holds a *different* study, discarding its runs.
+                (for reports). It replaces the stored one when the identities agree.
+            force: replace a store that holds a *different* study: keep the stored runs whose
+                keys are in both identities' ``runs`` (when the rest of the identities agree),
+                discard the others; ``store.replaced`` is then ``(kept, discarded)``.
+            identity: what determines the results (:func:`actlab.study.identity.study_identity`);
+                default: ``study`` itself.
 
         Raises:
-            ActlabError: the directory holds a different study (and not ``force``), or a file
-                that is not a store of this version.
+            ActlabError: the directory holds a different study (and not ``force``), a file
+                that is not a store of this version, or a symbolic link where the store's files
+                go (actlab writes only inside ``out_dir``).
         """
         out = Path(out_dir)
         path = out / FILENAME
+        for name in (FILENAME, f"{FILENAME}-wal", f"{FILENAME}-shm", f"{FILENAME}-journal"):
+            if (out / name).is_symlink():
+                raise ActlabError(
+                    f"{out / name} is a symbolic link; actlab writes only inside {out}"
+                )
         if study is None and not path.is_file():
             raise ActlabError(f"{out} holds no study results (no {FILENAME})")
         if study is not None:
             text = canonical_json(dict(study))
+            ident = text if identity is None else canonical_json(dict(identity))
             try:
                 out.mkdir(parents=True, exist_ok=True)
             except OSError as e:
@@ -159,10 +173,13 @@ class Store:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA foreign_keys=ON")
+            replaced = None
             if study is not None:
                 with _transaction(conn):
-                    _claim(conn, out, text, force)
-            return cls(path, conn)
+                    replaced = _claim(conn, out, text, ident, force)
+            store = cls(path, conn)
+            store.replaced = replaced
+            return store
         except sqlite3.DatabaseError as e:
             conn.close()
             raise ActlabError(f"{path} is not a readable actlab study store ({e})") from None
@@ -285,23 +302,9 @@ class Store:
     def export_csv(self, directory: str | os.PathLike) -> dict[str, Path]:
         """Write ``runs.csv`` (config flattened to ``config.*`` columns), ``metrics.csv`` and
         ``diagnostics.csv`` into ``directory``; return their paths by table name."""
-        out = Path(directory)
-        out.mkdir(parents=True, exist_ok=True)
-        runs = []
-        for r in self.runs():
-            row = {k: v for k, v in vars(r).items() if k != "config"}
-            row.update({f"config.{k}": v for k, v in _flatten(r.config).items()})
-            runs.append(row)
-        run_columns = [f for f in RunRecord.__dataclass_fields__ if f != "config"]
-        tables = {
-            "runs": (runs, run_columns),
-            "metrics": (self.metrics(), ["run", "epoch", *METRICS]),
-            "diagnostics": (self.diagnostics(), ["run", "step", "layer", "metric", "value"]),
-        }
-        return {
-            name: _write_csv(out / f"{name}.csv", rows, columns)
-            for name, (rows, columns) in tables.items()
-        }
+        from actlab.study.export import export_csv
+
+        return export_csv(self, directory)
 
     def _select(self, table: str, order: str, key: str | None) -> list[dict[str, Any]]:
         where, args = ("WHERE run = ?", (key,)) if key is not None else ("", ())
@@ -333,28 +336,33 @@ def _unique(key: str) -> Iterator[None]:
         ) from None
 
 
-def _claim(conn: sqlite3.Connection, out: Path, text: str, force: bool) -> None:
-    """Create the schema and record the study, or check that the stored study is this one."""
+def _claim(
+    conn: sqlite3.Connection, out: Path, text: str, identity: str, force: bool
+) -> tuple[int, int] | None:
+    """Create the schema and record the study, or check that the stored study is the same one
+    (same identity) and record the new study text (its report settings may have changed)."""
     for statement in SCHEMA.split(";"):
         if statement.strip():
             conn.execute(statement)
     meta = dict(conn.execute("SELECT key, value FROM meta"))
-    digest = hashlib.sha256(text.encode()).hexdigest()
     if meta and meta.get("schema") != str(SCHEMA_VERSION):
         raise ActlabError(
             f"{out / FILENAME} has store schema {meta.get('schema')}; this actlab writes "
             f"schema {SCHEMA_VERSION}; use another output directory"
         )
-    if meta.get("study_hash") not in (None, digest):
-        if not force:
-            n = conn.execute("SELECT count(*) FROM runs").fetchone()[0]
-            raise ActlabError(
-                f"{out} holds a different study ({n} runs stored); use another output "
-                "directory, or --force (force=True) to discard it and start over"
-            )
-        conn.execute("DELETE FROM runs")  # cascades to metrics and diagnostics
-    values = {"schema": str(SCHEMA_VERSION), "study": text, "study_hash": digest}
+    stored = meta.get("identity")
+    if stored is None and meta.get("study") is not None:  # a store from before identities
+        stored = identity if meta["study"] == text else meta["study"]
+    replaced = claim(conn, out, identity, stored, force)
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    values = {
+        "schema": str(SCHEMA_VERSION),
+        "study": text,
+        "study_hash": digest,
+        "identity": identity,
+    }
     conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", values.items())
+    return replaced
 
 
 def _number(value: Any, what: str) -> float | None:
@@ -388,24 +396,3 @@ def _diagnostic_row(key: str, d: Sequence[Any] | Mapping[str, Any]) -> tuple[Any
     if isinstance(step, bool) or not isinstance(step, numbers.Integral):
         raise ActlabError(f"diagnostic step={step!r} is not an integer (run {key})")
     return (key, int(step), str(layer), str(metric), _number(value, str(metric)))
-
-
-def _flatten(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    flat: dict[str, Any] = {}
-    for k, v in config.items():
-        if isinstance(v, Mapping):
-            flat.update(_flatten(v, f"{prefix}{k}."))
-        else:
-            flat[f"{prefix}{k}"] = canonical_json(v) if isinstance(v, list) else v
-    return flat
-
-
-def _write_csv(path: Path, rows: list[dict[str, Any]], columns: list[str]) -> Path:
-    columns = list(dict.fromkeys([*columns, *(k for row in rows for k in row)]))
-    part = path.with_name(path.name + ".part")
-    with open(part, "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
-    os.replace(part, path)
-    return path

@@ -216,11 +216,13 @@ def train(
     return TrainResult(mine, model, time.perf_counter() - start, step, positions)
 
 
-def _group_key(m: Member) -> tuple[str, str]:
-    """Members with equal keys share activation code and optimizer code: keeping them adjacent
-    lets the stack and the optimizer work on contiguous views instead of gathered copies."""
+def _group_key(m: Member) -> tuple[str, str, str]:
+    """Members with equal keys share activation code and one optimizer update: keeping them
+    adjacent lets the stack and the optimizer work on contiguous views instead of gathered
+    copies. (The order changes no member's numbers, only the speed.)"""
     spec = m.spec
-    return repr((spec.activation, spec.activation_params)), m.optimizer
+    hparams = repr(sorted(m.optimizer_params.items()))
+    return repr((spec.activation, spec.activation_params)), m.optimizer, hparams
 
 
 def _targets(y: Tensor, dtype: torch.dtype) -> Tensor:

@@ -4,16 +4,19 @@ A stack of K models keeps every parameter as one tensor whose rows (dim 0) belon
 ``[K, in, out]`` for a stacked weight, ``[n_group, 1, 1]`` for a learnable activation parameter
 shared by one activation group. :class:`StackedOptimizer` takes ``(parameter, row_members)``
 pairs and one ``(name, hyperparameters)`` per member, and for every group of members that use the
-same optimizer with the same structural options it runs that optimizer's pure transform
-(:func:`actlab.optim.functional`) once over the group's rows:
+same optimizer with the same hyperparameters (every one, numeric ones included) it runs that
+optimizer's pure transform (:func:`actlab.optim.functional`) once over the group's rows:
 
-    u, state = transform.update(g[rows], state, p[rows], **h_rows);   p[rows] += u
+    u, state = transform.update(g[rows], state, p[rows], **h);   p[rows] += u
 
-Numeric hyperparameters that differ inside a group (one learning rate per member) become a
-tensor with one value per row, ``[n, 1, ..., 1]`` in the parameter's dtype; equal ones stay
-Python numbers, so a member's arithmetic is exactly that of ``actlab.optim.create(...)`` on its
-plain model. :meth:`StackedOptimizer.freeze` takes members out for good (a diverged member): their
-rows are never touched again and their state is dropped; the others' state is unchanged.
+The hyperparameters ``h`` are the group's Python numbers, so every scalar a member's update
+computes (``lr / (1 - beta1^t)``, ``1 - beta1``, ...) is computed exactly as
+``actlab.optim.create(...)`` computes it on the member's plain model -- in double precision,
+rounded once to the parameter's dtype where it meets a tensor. (The pure transforms also take a
+tensor of per-member values, but then those scalars are computed in the tensor's dtype: in float32
+a member's update would differ from its lone run's in the last bits, and training amplifies that.)
+:meth:`StackedOptimizer.freeze` takes members out for good (a diverged member): their rows are
+never touched again and their state is dropped; the others' state is unchanged.
 """
 
 from __future__ import annotations
@@ -43,7 +46,6 @@ class _Slot:
 
     rows: Tensor  # row indices, ascending
     runs: list[tuple[int, int]]  # [start, stop) of each run of consecutive rows
-    hparams: dict[str, Any]
     state: State | None = None
 
     def gather(self, t: Tensor) -> Tensor:
@@ -69,7 +71,7 @@ class _Group:
     name: str
     members: list[int]
     transform: Transform
-    per_member: list[dict[str, Any]]
+    hparams: dict[str, Any]  # the numeric hyperparameters, Python numbers shared by the members
     slots: list[_Slot | None] = field(default_factory=list)
 
 
@@ -106,12 +108,11 @@ class StackedOptimizer:
         for k, (name, given) in enumerate(optimizers):
             info = OPTIMIZERS.get(name)
             resolved = info.resolve(dict(given))
-            key = (info.name, *(resolved[s] for s in info.structural))
+            key = (info.name, *(repr(resolved[s]) for s in info.structural + info.numeric))
             if key not in groups:
-                structural = {s: resolved[s] for s in info.structural}
-                groups[key] = _Group(info.name, [], functional(info.name, **structural)[0], [])
+                transform, numeric = functional(info.name, **resolved)
+                groups[key] = _Group(info.name, [], transform, numeric)
             groups[key].members.append(k)
-            groups[key].per_member.append({n: resolved[n] for n in info.numeric})
         self.groups = list(groups.values())
         self.frozen: set[int] = set()
         for group in self.groups:
@@ -124,17 +125,13 @@ class StackedOptimizer:
         if not bool(mine.any()):
             return None
         rows = mine.nonzero().flatten()
-        position = {k: i for i, k in enumerate(group.members)}
-        values = [group.per_member[position[int(k)]] for k in owners[rows]]
-        shape = (len(rows),) + (1,) * (p.dim() - 1)
-        hparams = {n: _per_row([v[n] for v in values], shape, p.dtype, p.device) for n in values[0]}
         state = None
         if old is not None and old.state is not None:
             keep = torch.isin(old.rows.cpu(), rows).nonzero().flatten().to(p.device)
             state = {
                 k: _select_rows(v, keep, len(keep) != len(old.rows)) for k, v in old.state.items()
             }
-        return _Slot(rows.to(p.device), _runs(rows.tolist()), hparams, state)
+        return _Slot(rows.to(p.device), _runs(rows.tolist()), state)
 
     @torch.no_grad()
     def step(self, *, updates: bool = False) -> list[Tensor] | None:
@@ -149,8 +146,8 @@ class StackedOptimizer:
                 if p.grad is None:
                     raise ActlabError(f"StackedOptimizer: parameter {i} has no gradient")
                 value, grad = slot.gather(p), slot.gather(p.grad)
-                state = slot.state or group.transform.init(value, **slot.hparams)
-                u, slot.state = group.transform.update(grad, state, value, **slot.hparams)
+                state = slot.state or group.transform.init(value, **group.hparams)
+                u, slot.state = group.transform.update(grad, state, value, **group.hparams)
                 slot.add_to(p, u)
                 if applied is not None:
                     slot.write(applied[i], u)
@@ -193,16 +190,6 @@ class StackedOptimizer:
                     for k, v in slot.state.items()
                 }
         return out
-
-
-def _per_row(values: list[Any], shape: tuple[int, ...], dtype, device) -> Any:
-    """One hyperparameter for a slot's rows: a Python value if all rows agree, else a tensor."""
-    first = values[0]
-    if all(v == first for v in values):
-        return first
-    if isinstance(first, tuple):
-        return tuple(_per_row([v[j] for v in values], shape, dtype, device) for j in range(2))
-    return torch.tensor(values, dtype=dtype, device=device).view(shape)
 
 
 def _runs(rows: list[int]) -> list[tuple[int, int]]:
