@@ -13,6 +13,7 @@ width, input shape, outputs, normalization (``none`` or ``layernorm``), dropout 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Sequence
 
 import torch
@@ -54,6 +55,9 @@ class _GroupActivation(Activation):
             self.register_parameter(key, nn.Parameter(value))
 
 
+ALIGN = 64  # elements: a multiple of every CPU vector loop's width (AVX-512 bfloat16 x 2)
+
+
 class PerMember(nn.Module):
     """A hidden layer's activations: each group on its members' slice of dim 0, put back in
     member order (slices, cat and a permutation: no arithmetic, so nothing is rounded). When the
@@ -70,6 +74,18 @@ class PerMember(nn.Module):
         )
 
     def forward(self, x: Tensor) -> Tensor:
+        # Elementwise kernels run a vectorized body and a scalar tail that may round the last
+        # bit differently (sigmoid, SiLU, ELU, softplus): pad the batch so that every member's
+        # block is a multiple of ALIGN elements, and each element lands in the same lane wherever
+        # its member sits in the stack -- a member then equals itself in any stack, bit for bit.
+        n, batch = x.shape[0], x.shape[1]
+        pad = (-batch) % (ALIGN // math.gcd(x[0, 0].numel() or 1, ALIGN))
+        if not pad:
+            return self._forward(x)
+        y = self._forward(torch.cat([x, x.new_zeros(n, pad, *x.shape[2:])], 1))
+        return y[:, :batch]
+
+    def _forward(self, x: Tensor) -> Tensor:
         if len(self.groups) == 1:
             return self.groups[0](x)
         if self.sizes is not None:  # split's backward is one cat (a slice's fills zeros first)
