@@ -88,7 +88,10 @@ def test_readme_python_examples_run(tmp_path, monkeypatch):
         exec(compile(block, "README.md", "exec"), {})
 
 
-@pytest.mark.parametrize("guide", ["diagnostics.md", "studies.md"])
+GUIDES = ["diagnostics.md", "studies.md", "landscapes.md", "playground.md"]
+
+
+@pytest.mark.parametrize("guide", GUIDES)
 def test_guide_python_examples_run(guide, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     text = (ROOT / "docs" / guide).read_text()

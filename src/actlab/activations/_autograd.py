@@ -18,7 +18,7 @@ from torch import Tensor
 
 from actlab.activations._core import ACTIVATIONS, ActivationInfo
 from actlab.activations.fast import FAST
-from actlab.errors import ParameterError
+from actlab.errors import ActlabError, ParameterError
 
 __all__ = ["IMPLS", "activate", "default_impl"]
 
@@ -82,6 +82,14 @@ def _check_impl(impl: str) -> str:
     return impl
 
 
+def _check_dim(name: str, x: Tensor, dim: int | None) -> None:
+    n = max(x.dim(), 1)
+    if dim is not None and not -n <= dim < n:
+        raise ParameterError(
+            f"{name}: dim={dim} is out of range for a {x.dim()}-d input (expected {-n}..{n - 1})"
+        )
+
+
 def activate(
     x: Tensor, name: str | ActivationInfo, /, *, impl: str | None = None, **params: Any
 ) -> Tensor:
@@ -103,8 +111,14 @@ def activate(
         tensor([-0.2000,  0.5000])
     """
     info = name if isinstance(name, ActivationInfo) else ACTIVATIONS.get(name)
+    if not isinstance(x, Tensor):
+        raise ActlabError(
+            f"{info.name}: the input is a {type(x).__name__}, not a torch.Tensor; convert it "
+            "first, e.g. torch.as_tensor(x, dtype=torch.float32)"
+        )
     tensors = {k: v for k, v in params.items() if isinstance(v, Tensor)}
     static = info.bind({k: v for k, v in params.items() if k not in tensors})
+    _check_dim(info.name, x, static.get("dim"))
     for k in tensors:
         info.param(k)  # unknown names still raise
         static.pop(k, None)

@@ -63,6 +63,18 @@ def _guarded(kernel: Callable[..., Tensor]) -> Callable[..., Tensor | None]:
     return run
 
 
+def _no_pos_inf(kernel: Callable[..., Tensor]) -> Callable[..., Tensor | None]:
+    """``kernel`` unless some entry is +inf: torch's softmax then gives NaN for the row, the
+    reference gives the limit (all the mass on the +inf entries). -inf (a mask) stays fast."""
+
+    def run(x: Tensor, **p: Any) -> Tensor | None:
+        if x.numel() and float(x.detach().max()) == math.inf:
+            return None
+        return kernel(x, **p)
+
+    return run
+
+
 def _number(*values: Any) -> bool:
     return not any(isinstance(v, Tensor) for v in values)
 
@@ -83,9 +95,11 @@ FAST.update(
     gelu=_guarded(lambda x, approximate: F.gelu(x, approximate=approximate)),
     hardswish=_guarded(F.hardswish),
     mish=_guarded(F.mish),
-    softmax=lambda x, temperature, dim: F.softmax(x if temperature == 1 else x / temperature, dim),
-    log_softmax=lambda x, temperature, dim: F.log_softmax(
-        x if temperature == 1 else x / temperature, dim
+    softmax=_no_pos_inf(
+        lambda x, temperature, dim: F.softmax(x if temperature == 1 else x / temperature, dim)
+    ),
+    log_softmax=_no_pos_inf(
+        lambda x, temperature, dim: F.log_softmax(x if temperature == 1 else x / temperature, dim)
     ),
 )
 

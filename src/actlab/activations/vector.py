@@ -9,6 +9,8 @@ that at the tie x = 0 the gradient goes to the first piece, as with ``torch.max`
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -22,18 +24,27 @@ TEMPERATURE = Param("temperature", 1.0, "T: > 1 flattens, < 1 sharpens", low=0.0
 DIM = Param("dim", -1, "dimension to act along", kind=int)
 
 
+def _shifted(x: Tensor, temperature: float, dim: int) -> Tensor:
+    """x / T minus its max along ``dim``; in a row holding +inf, 0 at the +inf entries and -inf
+    elsewhere (the limit as those entries grow), where inf - inf would give NaN."""
+    z = x / temperature
+    top = z.amax(dim, keepdim=True)
+    limit = torch.where(z == top, 0.0, -math.inf).to(z.dtype)
+    return torch.where(top == math.inf, limit, z - top)
+
+
 def softmax(x: Tensor, *, temperature: float = 1.0, dim: int = -1) -> Tensor:
     """p_i = exp(x_i / T) / sum_j exp(x_j / T), with the max subtracted first (log-sum-exp trick),
-    so logits 1e4 apart give exact one-hot probabilities rather than inf / inf."""
-    z = x / temperature
-    e = torch.exp(z - z.amax(dim, keepdim=True))
+    so logits 1e4 apart give exact one-hot probabilities rather than inf / inf. A row holding
+    +inf gets its limit, the mass shared by its +inf entries (torch gives NaN)."""
+    e = torch.exp(_shifted(x, temperature, dim))
     return e / e.sum(dim, keepdim=True)
 
 
 def log_softmax(x: Tensor, *, temperature: float = 1.0, dim: int = -1) -> Tensor:
-    """log p_i = x_i / T - logsumexp(x / T), computed with the max subtracted."""
-    z = x / temperature
-    z = z - z.amax(dim, keepdim=True)
+    """log p_i = x_i / T - logsumexp(x / T), computed with the max subtracted (a row holding
+    +inf: its limit, -log k at its k +inf entries and -inf elsewhere)."""
+    z = _shifted(x, temperature, dim)
     return z - torch.log(torch.exp(z).sum(dim, keepdim=True))
 
 

@@ -2,14 +2,55 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+from collections.abc import Iterator
+from typing import Any
 
 import typer
+from typer.core import TyperGroup
+
+try:  # typer >= 0.20 vendors click
+    from typer._click import exceptions as click_errors
+except ImportError:  # pragma: no cover
+    from click import exceptions as click_errors
 
 import actlab
 
+
+class _OneLineErrors(TyperGroup):
+    """Usage errors (unknown option, a value of the wrong type, a missing argument) as one
+    ``error:`` line and exit code 2, like every other bad input, instead of click's box."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> typer.Context:
+        with _one_line():
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx: typer.Context) -> Any:
+        with _one_line(ctx):
+            return super().invoke(ctx)
+
+
+@contextlib.contextmanager
+def _one_line(ctx: typer.Context | None = None) -> Iterator[None]:
+    try:
+        yield
+    except click_errors.NoArgsIsHelpError:
+        raise
+    except click_errors.UsageError as e:
+        from actlab.cli import _common
+
+        if _common.DEBUG:
+            raise
+        ctx = e.ctx or ctx
+        where = f"; see '{ctx.command_path} --help'" if ctx is not None else ""
+        message = " ".join(e.format_message().split())
+        raise _common.fail(f"{message.rstrip('.')}{where}") from None
+
+
 app = typer.Typer(
     name="actlab",
+    cls=_OneLineErrors,
     help="A lab for activation functions, optimizers, losses and initialization: list and inspect "
     "the catalogs, plot functions, and run experiments that show why a network learns or not.",
     no_args_is_help=True,
@@ -30,6 +71,7 @@ COMMANDS = (
     "report_cmd",
     "diagnose_cmd",
     "playground_cmd",
+    "landscape_cmd",
 )
 
 

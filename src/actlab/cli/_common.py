@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -34,8 +35,23 @@ def friendly(fn: F) -> F:
             if DEBUG:
                 raise
             raise fail(str(e)) from None
+        except OSError as e:  # a full disk, a read-only directory: say which file and what to do
+            if DEBUG:
+                raise
+            raise fail(os_error(e)) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def os_error(e: OSError) -> str:
+    """One line for a file system error: the file, what happened, what to do."""
+    where = f"{e.filename}: " if e.filename else ""
+    what = e.strerror or str(e)
+    if e.errno == errno.ENOSPC:
+        return f"{where}{what}; free some space and rerun the same command (stored runs are kept)"
+    if e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"{where}{what}; make it writable or choose another output directory with --out"
+    return f"{where}{what}"
 
 
 def console() -> Console:

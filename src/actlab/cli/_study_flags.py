@@ -54,12 +54,12 @@ LISTS = {
 }
 
 
-def _names(text: str | None) -> list[str] | None:
+def _names(text: str | None, flag: str) -> list[str] | None:
     if text is None:
         return None
     names = [t.strip() for t in text.split(",") if t.strip()]
     if not names:
-        raise ActlabError(f"{text!r} names nothing; give comma-separated names")
+        raise ActlabError(f"{flag} {text!r} names nothing; give comma-separated names")
     return names
 
 
@@ -67,7 +67,15 @@ def _number(text: str, what: str, kind: type = float) -> Any:
     try:
         return kind(text)
     except ValueError:
-        raise ParameterError(f"{what} {text!r} is not a number") from None
+        pass
+    if kind is int:  # 1e3 is a number; the study says whether it is a whole one in range
+        try:
+            value = float(text)
+        except ValueError:
+            pass
+        else:
+            return int(value) if value.is_integer() else value
+    raise ParameterError(f"{what} {text!r} is not a number")
 
 
 def _lr(text: str | None) -> dict[str, Any]:
@@ -79,6 +87,8 @@ def _lr(text: str | None) -> dict[str, Any]:
         raise ActlabError(f"--lr {text!r} gives no learning rate")
     if all("=" in t for t in items):
         pairs = [t.split("=", 1) for t in items]
+        if any(not k.strip() or not v.strip() for k, v in pairs):
+            raise ActlabError(f"--lr {text!r}: each NAME=VALUE needs a name and a value")
         return {"lr": None, "lrs": {k.strip(): _number(v, "--lr", float) for k, v in pairs}}
     if any("=" in t for t in items):
         raise ActlabError(f"--lr {text!r}: give either values (0.01,0.1) or NAME=VALUE pairs")
@@ -94,8 +104,8 @@ def _seeds(text: str | None) -> Any:
 
 
 def _batch(text: str | None) -> Any:
-    if text is None or text == "full":
-        return text
+    if text is None or text.strip().lower() == "full":
+        return None if text is None else "full"
     return _number(text, "--batch-size", int)
 
 
@@ -221,10 +231,10 @@ def study_from_flags(
     study = base_study(config, preset, fields.get("dataset"))
     changes: dict[str, Any] = {
         **fields,
-        "activations": _names(activations),
-        "optimizers": _names(optimizers),
-        "inits": _names(inits),
-        "losses": _names(losses),
+        "activations": _names(activations, "--activations"),
+        "optimizers": _names(optimizers, "--optimizers"),
+        "inits": _names(inits, "--inits"),
+        "losses": _names(losses, "--losses"),
         "seeds": _seeds(seeds),
         "batch_size": _batch(batch_size),
     }

@@ -81,4 +81,12 @@ def compare_command(
     bar = flags.progress_bar(console)
     store = run_study(study, out, device=device, force=force, max_members=max_members, progress=bar)
     with store:
+        failed = store.runs(status="failed")
+        if failed and len(failed) == len(store):
+            typer.echo(
+                f"error: all {len(failed)} runs of the study failed ({failed[0].error}); "
+                f"nothing to report (the failures are stored in {store.path})",
+                err=True,
+            )
+            raise typer.Exit(1)
         report_study(store, out, console)

@@ -69,10 +69,10 @@ def depth_probe_command(
     init: list[str] = typer.Option(
         ["he_normal"], "--init", "-i", help="Initializer; repeat to compare side by side."
     ),
-    depth: int = typer.Option(30, "--depth", "-L", help="Number of layers."),
-    width: int = typer.Option(512, "--width", "-w", help="Units per layer."),
-    batch: int = typer.Option(512, "--batch", "-b", help="Gaussian input samples."),
-    seed: int = typer.Option(0, "--seed", help="Random seed."),
+    depth: int = typer.Option(30, "--depth", "-L", max=10_000, help="Number of layers."),
+    width: int = typer.Option(512, "--width", "-w", max=16_384, help="Units per layer."),
+    batch: int = typer.Option(512, "--batch", "-b", max=65_536, help="Gaussian input samples."),
+    seed: int = typer.Option(0, "--seed", max=2**63 - 1, help="Random seed."),
     bias_std: float | None = typer.Option(
         None, "--bias-std", help="Bias std (sigma_b); default: the initializer's own bias rule."
     ),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import typer
@@ -17,6 +18,8 @@ def parse_range(text: str) -> tuple[float, float]:
         lo, hi = (float(v) for v in text.split(","))
     except ValueError:
         raise ActlabError(f"--range {text!r}: give two numbers LOW,HIGH, e.g. -5,5") from None
+    if not math.isfinite(hi - lo):
+        raise ActlabError(f"--range {text!r}: give two finite numbers LOW,HIGH, e.g. -5,5")
     return lo, hi
 
 
@@ -49,6 +52,10 @@ def plot_command(
 
     curves = parse_curves(names, param)
     path = plot_activations(
-        curves, out, derivative=derivative, x_range=x_range and parse_range(x_range), title=title
+        curves,
+        out,
+        derivative=derivative,
+        x_range=None if x_range is None else parse_range(x_range),
+        title=title,
     )
     typer.echo(f"wrote {path}")

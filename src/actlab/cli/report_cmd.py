@@ -36,6 +36,14 @@ def report_command(
     console = Console(width=140)
     with Store.open(out) as store:
         report_study(store, out, console)
+        unverified = store.unverified()
+        if unverified:
+            console.print(
+                f"note: {len(unverified)} of {len(store)} stored runs carry no checksum (stored by "
+                "an older actlab): their numbers are unverified",
+                markup=False,
+                highlight=False,
+            )
         if export is not None:
             for path in store.export_csv(out).values():
                 console.print(f"wrote {path}", markup=False, highlight=False)

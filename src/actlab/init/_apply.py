@@ -75,6 +75,13 @@ def init_(
     >>> model = nn.Sequential(nn.Linear(10, 20), nn.GELU(), nn.Linear(20, 1))
     >>> _ = init_(model, "auto", activation="gelu")
     """
+    if not isinstance(module, nn.Module):
+        hint = (
+            "; for one tensor use actlab.init.initialize_(tensor, scheme, activation=...)"
+            if isinstance(module, Tensor)
+            else ""
+        )
+        raise ActlabError(f"init_ initializes an nn.Module, got {type(module).__name__}{hint}")
     info, p = _bind(scheme, activation, params)
     if bias_std is not None and not (bias_std >= 0 and math.isfinite(bias_std)):
         raise ParameterError(f"bias_std={bias_std} must be a finite number >= 0")

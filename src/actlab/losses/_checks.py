@@ -22,6 +22,11 @@ def check_inputs(
         raise ActlabError(f"{name}: scores must be floating point, got {scores.dtype}")
     if scores.dim() == 0:
         raise ActlabError(f"{name}: scores must have a batch dimension, got a scalar")
+    if scores.shape[0] == 0:
+        raise ActlabError(
+            f"{name}: the batch is empty (scores of shape {tuple(scores.shape)}); a loss needs "
+            "at least one example"
+        )
     if target.device != scores.device:
         raise ActlabError(f"{name}: scores are on {scores.device} but target on {target.device}")
     same_shape = target.shape == scores.shape

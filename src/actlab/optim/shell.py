@@ -133,12 +133,27 @@ class Optimizer(torch.optim.Optimizer):
                 f"{self.info.name}: non-finite gradient in param_groups[{bad[0]}]['params']"
                 f"[{bad[1]}]; step not applied, parameters and state unchanged"
             )
+        steps = []
         for _, _, group, p in work:
             if p.grad.is_sparse:
                 raise ParameterError(f"{self.info.name} does not support sparse gradients")
             transform, h = self._transform(group), self.hparams(group)
             state = self.state[p] or transform.init(p, **h)
-            update, self.state[p] = transform.update(p.grad, state, p, **h)
+            steps.append((p, *transform.update(p.grad, state, p, **h)))
+        # Finite gradients can still overflow (a huge gradient times a momentum): then, as for a
+        # non-finite gradient, nothing changes; the transforms are pure, so dropping is undoing.
+        bad = _first_nonfinite([(*w[:2], {}, p + u) for w, (p, u, _) in zip(work, steps)], "")
+        if bad is not None:
+            if self.on_nonfinite == "skip":
+                self.skipped_steps += 1
+                return loss
+            raise NonFiniteGradientError(
+                f"{self.info.name}: the update of param_groups[{bad[0]}]['params'][{bad[1]}] "
+                f"overflows (a gradient too large for {work[0][3].dtype}); step not applied, "
+                "parameters and state unchanged"
+            )
+        for p, update, state in steps:
+            self.state[p] = state
             p.add_(update)
         return loss
 
@@ -156,10 +171,13 @@ class Optimizer(torch.optim.Optimizer):
         return out
 
 
-def _first_nonfinite(work: list[tuple[int, int, dict[str, Any], Tensor]]) -> tuple[int, int] | None:
+def _first_nonfinite(
+    work: list[tuple[int, int, dict[str, Any], Tensor]], of: str = "grad"
+) -> tuple[int, int] | None:
+    """The first ``(group, index)`` whose gradient (or, with ``of=""``, tensor) is not finite."""
     if not work:
         return None
-    finite = torch.stack([torch.isfinite(p.grad).all() for *_, p in work])
+    finite = torch.stack([torch.isfinite(getattr(p, of) if of else p).all() for *_, p in work])
     if bool(finite.all()):
         return None
     index = int((~finite).nonzero()[0, 0])

@@ -31,6 +31,18 @@ MODEL_OPTIONS = ("depth", "width", "normalization", "dropout", "residual")
 _SET_BY_MODEL = ("dim",)
 _FROM_MODEL = ("activation", "activation_params")  # what activation-aware inits read
 
+# Declared limits, checked before anything is trained or stored. A seed is stored as SQLite's
+# signed 64-bit INTEGER (torch would take up to 2**64 - 1); the others keep a typo (1e8 seeds,
+# 10**12 epochs) from exhausting memory or running for ever.
+LIMITS = {
+    "seed": 2**63 - 1,
+    "seeds": 10_000,
+    "epochs": 1_000_000,
+    "batch_size": 2**31 - 1,
+    "depth": 1_000,
+    "width": 65_536,
+}
+
 
 @contextmanager
 def at(*path: str, value: Any = None) -> Iterator[None]:
@@ -81,8 +93,8 @@ def _wrong_type(key: str, value: Any, expected: str) -> ActlabError:
     return ParameterError(f"{key}={value!r} has type {type(value).__name__}; expected {expected}")
 
 
-def integer(key: str, value: Any, *, low: int | None = None) -> int:
-    """An int (a float with an integral value is accepted), at least ``low``."""
+def integer(key: str, value: Any, *, low: int | None = None, high: int | None = None) -> int:
+    """An int (a float with an integral value is accepted) in ``[low, high]``."""
     expected = "an integer" + (f" >= {low}" if low is not None else "")
     if isinstance(value, float) and value.is_integer():
         value = int(value)
@@ -90,6 +102,8 @@ def integer(key: str, value: Any, *, low: int | None = None) -> int:
         raise _wrong_type(key, value, expected)
     if low is not None and value < low:
         raise ParameterError(f"{key}={value} must be {expected}")
+    if high is not None and value > high:
+        raise ParameterError(f"{key}={value} is above the limit of {high}")
     return value
 
 
@@ -204,10 +218,12 @@ def per_name(
 def seeds(value: Any) -> tuple[int, ...]:
     """A list of distinct integers >= 0, or ``n`` meaning ``0..n-1``."""
     if isinstance(value, int) and not isinstance(value, bool):
-        return tuple(range(integer("seeds", value, low=1)))
+        return tuple(range(integer("seeds", value, low=1, high=LIMITS["seeds"])))
     if not isinstance(value, (list, tuple)):
         raise _wrong_type("seeds", value, "a list of integers or a count")
-    out = tuple(integer("seeds", s, low=0) for s in value)
+    out = tuple(integer("seeds", s, low=0, high=LIMITS["seed"]) for s in value)
+    if len(out) > LIMITS["seeds"]:
+        raise ParameterError(f"seeds lists {len(out)} seeds; at most {LIMITS['seeds']} are allowed")
     if not out:
         raise ParameterError("seeds is empty; give at least one seed (or a count, seeds = 3)")
     if len(set(out)) != len(out):
@@ -221,7 +237,7 @@ def batch_size(value: Any) -> int | None:
         return None
     if isinstance(value, str):
         raise ParameterError(f"batch_size={value!r} must be an integer >= 1 or 'full'")
-    return integer("batch_size", value, low=1)
+    return integer("batch_size", value, low=1, high=LIMITS["batch_size"])
 
 
 # ---- catalog entries -----------------------------------------------------------------------
@@ -255,7 +271,7 @@ def model(name: str, options: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     for key in ("depth", "width"):
         if options.get(key) is not None:
             with at(key):
-                integer(key, options[key], low=1)
+                integer(key, options[key], low=1, high=LIMITS[key])
     values = {k: v for k, v in options.items() if v is not None}
     for key, value in values.items():
         with at(key, value=value):

@@ -108,7 +108,7 @@ class Study:
         self._set_names_and_params(data)
         for key, check in (
             ("seeds", F.seeds),
-            ("epochs", lambda v: F.integer("epochs", v, low=1)),
+            ("epochs", lambda v: F.integer("epochs", v, low=1, high=F.LIMITS["epochs"])),
             ("batch_size", F.batch_size),
             ("dtype", lambda v: F.choice("dtype", v, F.DTYPES)),
             ("target", lambda v: v if v is None else F.number("target", v, positive=True, high=1)),

@@ -4,7 +4,9 @@ Tables: ``meta`` (the resolved study as canonical JSON, its SHA-256, its identit
 determines the results, see :mod:`actlab.study.identity` -- and the schema version);
 ``runs`` (one row per finished run: config JSON, seed, status ``done|diverged|failed``, diverged
 step, wall time, error); ``metrics`` (per-epoch train/test loss and accuracy); ``diagnostics``
-(``(run, step, layer, metric) -> value``).
+(``(run, step, layer, metric) -> value``); ``checksums`` (per run, over its row and metrics,
+checked whenever they are read: see :mod:`actlab.study.integrity`, which also turns a damaged
+file, a read-only one and a full disk into one line).
 
 Crash safety comes from SQLite (write-ahead log, ``synchronous=FULL``): a run's rows are written in
 **one transaction**, so after a crash -- SIGKILL, power cut, an exception half-way -- a run is
@@ -27,8 +29,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import math
-import numbers
 import os
 import sqlite3
 import time
@@ -38,16 +38,18 @@ from pathlib import Path
 from typing import Any
 
 from actlab.errors import ActlabError
+from actlab.study import integrity
+from actlab.study._rows import METRICS, diagnostic_row, metric_row
 from actlab.study.identity import claim
 
 __all__ = ["FILENAME", "METRICS", "STATUSES", "RunRecord", "Store", "canonical_json", "run_key"]
 
 FILENAME = "study.db"
 SCHEMA_VERSION = 1
-METRICS = ("train_loss", "train_acc", "test_loss", "test_acc")
 STATUSES = ("done", "diverged", "failed")
 
-SCHEMA = f"""
+SCHEMA = (
+    f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (
     key TEXT PRIMARY KEY,
@@ -74,6 +76,9 @@ CREATE TABLE IF NOT EXISTS diagnostics (
     PRIMARY KEY (run, step, layer, metric)
 );
 """
+    + integrity.CHECKSUMS
+    + ";"
+)
 
 
 def canonical_json(value: Any) -> str:
@@ -165,24 +170,26 @@ class Store:
                 out.mkdir(parents=True, exist_ok=True)
             except OSError as e:
                 raise ActlabError(f"cannot create output directory {out}: {e}") from None
-        try:
+        with integrity.explained(path):
+            if study is not None and not path.exists():
+                integrity.create_atomically(path, lambda c: _create(c, out, text, ident))
             conn = sqlite3.connect(path, timeout=60, isolation_level=None)
-        except sqlite3.Error as e:
-            raise ActlabError(f"cannot open {path}: {e}") from None
         try:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA foreign_keys=ON")
+            integrity.check_structure(conn)
             replaced = None
             if study is not None:
                 with _transaction(conn):
+                    integrity.verify(conn, path)  # never resume on top of changed results
                     replaced = _claim(conn, out, text, ident, force)
             store = cls(path, conn)
             store.replaced = replaced
             return store
-        except sqlite3.DatabaseError as e:
+        except (sqlite3.Error, OSError) as e:
             conn.close()
-            raise ActlabError(f"{path} is not a readable actlab study store ({e})") from None
+            raise integrity.explain(path, e) from None
         except BaseException:
             conn.close()
             raise
@@ -243,8 +250,9 @@ class Store:
             error,
             time.time(),
         )
-        epochs = [_metric_row(key, i, m) for i, m in enumerate(metrics)]
-        with _unique(key), _transaction(self._conn) as conn:
+        epochs = [metric_row(key, i, m) for i, m in enumerate(metrics)]
+        digest = integrity.checksum(row[1:5], (e[1:] for e in epochs))
+        with integrity.explained(self.path), _unique(key), _transaction(self._conn) as conn:
             stored = conn.execute("SELECT status FROM runs WHERE key = ?", (key,)).fetchone()
             if stored is not None:
                 if not replace and stored[0] != "failed":
@@ -252,29 +260,32 @@ class Store:
                 conn.execute("DELETE FROM runs WHERE key = ?", (key,))
             conn.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
             conn.executemany(f"INSERT INTO metrics VALUES ({', '.join('?' * 6)})", epochs)
+            conn.execute("INSERT INTO checksums VALUES (?, ?)", (key, digest))
             conn.executemany(
                 "INSERT INTO diagnostics VALUES (?, ?, ?, ?, ?)",
-                (_diagnostic_row(key, d) for d in diagnostics),
+                (diagnostic_row(key, d) for d in diagnostics),
             )
 
     def add_diagnostics(self, key: str, rows: Iterable[Sequence[Any] | Mapping[str, Any]]) -> None:
         """Add diagnostics to a stored run, all in one transaction (all or nothing)."""
-        with _unique(key), _transaction(self._conn) as conn:
+        with integrity.explained(self.path), _unique(key), _transaction(self._conn) as conn:
             if conn.execute("SELECT 1 FROM runs WHERE key = ?", (key,)).fetchone() is None:
                 raise ActlabError(f"no stored run {key}")
             conn.executemany(
                 "INSERT INTO diagnostics VALUES (?, ?, ?, ?, ?)",
-                (_diagnostic_row(key, d) for d in rows),
+                (diagnostic_row(key, d) for d in rows),
             )
 
     def completed(self) -> set[str]:
         """Keys of all stored runs (done, diverged or failed)."""
-        return {k for (k,) in self._conn.execute("SELECT key FROM runs")}
+        with integrity.explained(self.path):
+            return {k for (k,) in self._conn.execute("SELECT key FROM runs")}
 
     def pending(self, keys: Iterable[str], *, retry_failed: bool = False) -> list[str]:
         """``keys`` (in order, without repeats) that still have to run."""
         query = "SELECT key FROM runs" + (" WHERE status != 'failed'" if retry_failed else "")
-        done = {k for (k,) in self._conn.execute(query)}
+        with integrity.explained(self.path):
+            done = {k for (k,) in self._conn.execute(query)}
         return [k for k in dict.fromkeys(keys) if k not in done]
 
     def runs(self, *, status: str | None = None) -> list[RunRecord]:
@@ -282,11 +293,15 @@ class Store:
         query, args = "SELECT * FROM runs", ()
         if status is not None:
             query, args = query + " WHERE status = ?", (status,)
-        rows = self._conn.execute(query + " ORDER BY rowid", args).fetchall()
-        return [RunRecord(r[0], json.loads(r[1]), *r[2:]) for r in rows]
+        with integrity.explained(self.path):
+            rows = self._conn.execute(query + " ORDER BY rowid", args).fetchall()
+            integrity.verify(self._conn, self.path, [r[0] for r in rows])
+            return [RunRecord(r[0], json.loads(r[1]), *r[2:]) for r in rows]
 
     def metrics(self, key: str | None = None) -> list[dict[str, Any]]:
         """Per-epoch rows ``{"run", "epoch", "train_loss", ...}`` (NULL metrics are ``None``)."""
+        with integrity.explained(self.path):
+            integrity.verify(self._conn, self.path, None if key is None else [key])
         return self._select("metrics", "run, epoch", key)
 
     def diagnostics(
@@ -295,6 +310,12 @@ class Store:
         """Diagnostic rows ``{"run", "step", "layer", "metric", "value"}``."""
         rows = self._select("diagnostics", "run, step, layer, metric", key)
         return [r for r in rows if metric is None or r["metric"] == metric]
+
+    def unverified(self) -> tuple[str, ...]:
+        """Keys of the stored runs that carry no checksum (written by an actlab without them);
+        every other run is checked against its checksum (a mismatch raises)."""
+        with integrity.explained(self.path):
+            return integrity.verify(self._conn, self.path)
 
     def __len__(self) -> int:
         return self._conn.execute("SELECT count(*) FROM runs").fetchone()[0]
@@ -308,9 +329,10 @@ class Store:
 
     def _select(self, table: str, order: str, key: str | None) -> list[dict[str, Any]]:
         where, args = ("WHERE run = ?", (key,)) if key is not None else ("", ())
-        cursor = self._conn.execute(f"SELECT * FROM {table} {where} ORDER BY {order}", args)
-        names = [c[0] for c in cursor.description]
-        return [dict(zip(names, row)) for row in cursor]
+        with integrity.explained(self.path):
+            cursor = self._conn.execute(f"SELECT * FROM {table} {where} ORDER BY {order}", args)
+            names = [c[0] for c in cursor.description]
+            return [dict(zip(names, row)) for row in cursor]
 
 
 @contextlib.contextmanager
@@ -321,7 +343,9 @@ def _transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         yield conn
         conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:  # a failed COMMIT (full disk) may have rolled back already
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
         raise
 
 
@@ -334,6 +358,11 @@ def _unique(key: str) -> Iterator[None]:
         raise ActlabError(
             f"run {key} not stored: {e} (an epoch or diagnostic given twice?)"
         ) from None
+
+
+def _create(conn: sqlite3.Connection, out: Path, text: str, identity: str) -> None:
+    with _transaction(conn):
+        _claim(conn, out, text, identity, force=False)
 
 
 def _claim(
@@ -363,36 +392,3 @@ def _claim(
     }
     conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", values.items())
     return replaced
-
-
-def _number(value: Any, what: str) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ActlabError(f"{what}={value!r} is not a number")
-    value = float(value)
-    return None if math.isnan(value) else value
-
-
-def _metric_row(key: str, index: int, m: Mapping[str, Any]) -> tuple[Any, ...]:
-    unknown = set(m) - {"epoch", *METRICS}
-    if unknown:
-        raise ActlabError(
-            f"unknown metric {sorted(unknown)[0]!r} for run {key}; expected epoch or one of "
-            f"{', '.join(METRICS)} (other values belong in diagnostics)"
-        )
-    epoch = m.get("epoch", index)
-    if isinstance(epoch, bool) or not isinstance(epoch, numbers.Integral):
-        raise ActlabError(f"epoch={epoch!r} is not an integer (run {key})")
-    return (key, int(epoch), *(_number(m.get(name), name) for name in METRICS))
-
-
-def _diagnostic_row(key: str, d: Sequence[Any] | Mapping[str, Any]) -> tuple[Any, ...]:
-    if isinstance(d, Mapping):
-        d = tuple(d.get(k) for k in ("step", "layer", "metric", "value"))
-    if len(d) != 4:
-        raise ActlabError(f"a diagnostic is (step, layer, metric, value), got {d!r}")
-    step, layer, metric, value = d
-    if isinstance(step, bool) or not isinstance(step, numbers.Integral):
-        raise ActlabError(f"diagnostic step={step!r} is not an integer (run {key})")
-    return (key, int(step), str(layer), str(metric), _number(value, str(metric)))
