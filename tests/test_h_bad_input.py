@@ -248,7 +248,11 @@ API = {
     "optimizer typo": (_optim("adamm"), ("adam",)),
     "optimizer lr -1": (_optim("adam", lr=-1.0), ("lr",)),
     "optimizer lr nan": (_optim("sgd", lr=float("nan")), ("lr",)),
-    "optimizer unknown hparam": (_optim("sgd", momentun=0.9), ("momentun",)),
+    "optimizer unknown hparam": (
+        _optim("sgd", momentun=0.9),
+        ("momentun", "'momentum' is an optimizer of its own"),
+    ),
+    "optimizer hparam typo": (_optim("sgd", lrr=0.1), ("did you mean: lr",)),
     "optimizer beta 2": (_optim("adam", betas=(2.0, 0.9)), ("beta",)),
     "study epochs 0": (_study(epochs=0), ("epochs",)),
     "study epochs 10^12": (_study(epochs=10**12), ("epochs",)),

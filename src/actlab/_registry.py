@@ -212,11 +212,32 @@ class Info:
 
 def _unknown_param_message(info: Info, name: str) -> str:
     valid = [p.name for p in info.params]
-    if not valid:
-        return f"{info.name} takes no parameters (got {name!r})"
-    near = closest(name, valid)
-    hint = f"; did you mean: {', '.join(near)}?" if near else f"; valid: {', '.join(valid)}"
+    near = difflib.get_close_matches(name.lower().replace("-", "_"), valid, n=3, cutoff=0.75)
+    sibling = _sibling(info, name)
+    if sibling is not None:  # sgd(momentun=...): momentum is an entry of its own, not a setting
+        kind = _kind_of(info)
+        hint = f"; {sibling!r} is {'an' if kind[0] in 'aeiou' else 'a'} {kind} of its own"
+    elif near:
+        hint = f"; did you mean: {', '.join(near)}?"
+    else:
+        hint = f"; valid: {', '.join(valid)}" if valid else " (it takes no parameters)"
     return f"{info.name} has no parameter {name!r}{hint}"
+
+
+_REGISTRIES: list[Registry] = []  # every registry made, to name an entry's siblings in errors
+
+
+def _kind_of(info: Info) -> str:
+    return next((r.kind for r in _REGISTRIES if info.name in r._entries), "entry")
+
+
+def _sibling(info: Info, name: str) -> str | None:
+    """Another entry of ``info``'s registry close to ``name`` (an entry, not a parameter)."""
+    for registry in _REGISTRIES:
+        if registry._entries.get(info.name) is info:
+            near = difflib.get_close_matches(name.lower(), registry.names(), n=1, cutoff=0.75)
+            return near[0] if near and near[0] != info.name else None
+    return None
 
 
 InfoT = TypeVar("InfoT", bound=Info)
@@ -227,6 +248,7 @@ class Registry(Generic[InfoT]):
 
     def __init__(self, kind: str) -> None:
         self.kind = kind
+        _REGISTRIES.append(self)
         self._entries: dict[str, InfoT] = {}
         self._aliases: dict[str, str] = {}
 
