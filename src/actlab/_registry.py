@@ -212,7 +212,7 @@ class Info:
 
 def _unknown_param_message(info: Info, name: str) -> str:
     valid = [p.name for p in info.params]
-    near = difflib.get_close_matches(name.lower().replace("-", "_"), valid, n=3, cutoff=0.75)
+    near = closest(name, valid)
     sibling = _sibling(info, name)
     if sibling is not None:  # sgd(momentun=...): momentum is an entry of its own, not a setting
         kind = _kind_of(info)
