@@ -25,7 +25,14 @@ import numpy as np
 import torch
 from torch import Tensor
 
-__all__ = ["DIGITS", "ZERO_RTOL", "format_number", "normal_expectation", "normal_nodes"]
+__all__ = [
+    "DIGITS",
+    "ZERO_RTOL",
+    "format_number",
+    "format_span",
+    "normal_expectation",
+    "normal_nodes",
+]
 
 DIGITS = 4  # significant digits of every computed number a generated page shows
 ZERO_RTOL = 1e-12  # |value| <= ZERO_RTOL * scale is shown as 0
@@ -89,3 +96,8 @@ def format_number(value: float, *, scale: float | None = None, digits: int = DIG
     if scale is not None and abs(value) <= ZERO_RTOL * abs(scale):
         value = 0.0
     return f"{value + 0.0:.{digits}g}"  # + 0.0 turns -0.0 into 0.0
+
+
+def format_span(span: tuple[float, float], *, digits: int = 2) -> str:
+    """``"low..high"``, both ends through :func:`format_number` (a measured or predicted range)."""
+    return f"{format_number(span[0], digits=digits)}..{format_number(span[1], digits=digits)}"

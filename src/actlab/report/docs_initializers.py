@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from actlab._numerics import format_number
+from actlab._numerics import format_number, format_span
 from actlab.activations import ACTIVATIONS
 from actlab.init import INITIALIZERS, auto_choice
 from actlab.report._markdown import params_line as _params
@@ -130,10 +130,6 @@ variance-preserving gain 1/E[f(z)^2] and zero biases.
 """
 
 
-def _range(r: tuple[float, float]) -> str:
-    return f"{format_number(r[0], digits=2)}..{format_number(r[1], digits=2)}"
-
-
 def _auto_table() -> list[str]:
     """One row per elementwise activation: auto's choice and what theory says it keeps."""
     lines = [
@@ -152,8 +148,8 @@ def _auto_table() -> list[str]:
             format_number(c.q_star, digits=3),
             format_number(c.chi_star, digits=3),
             format_number(c.slope, digits=3),
-            _range(c.signal),
-            _range(c.gradient),
+            format_span(c.signal),
+            format_span(c.gradient),
             "yes"
             if c.holds
             else "**no**" + (": f' = 0 almost everywhere" if c.chi_star == 0 else ""),

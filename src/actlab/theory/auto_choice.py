@@ -44,7 +44,7 @@ from typing import Any
 
 import numpy as np
 
-from actlab._numerics import format_number
+from actlab._numerics import format_number, format_span
 from actlab.activations import ActivationInfo
 from actlab.activations.properties import resolve
 from actlab.errors import ActlabError
@@ -107,13 +107,10 @@ class AutoChoice:
             f"over {self.depth} layers"
             if self.holds
             else f"cannot keep both within [1/{self.bound:g}, {self.bound:g}] over "
-            f"{self.depth} layers (signal {_span(self.signal)}, gradient {_span(self.gradient)})"
+            f"{self.depth} layers (signal {format_span(self.signal)}, "
+            f"gradient {format_span(self.gradient)})"
         )
         return f"{head}; {keeps}. {self.why}"
-
-
-def _span(r: tuple[float, float]) -> str:
-    return f"{format_number(r[0], digits=2)}..{format_number(r[1], digits=2)}"
 
 
 def _search(s_w: np.ndarray, s_b: np.ndarray, m_tab: np.ndarray, g_tab: np.ndarray):
