@@ -35,6 +35,15 @@ def stored(out):
         return [r.config for r in store.runs()], store.study, len(store.diagnostics())
 
 
+def snapshot_steps(out) -> set[tuple[float, ...]]:
+    """The steps of each run's stored weight snapshots, as fractions of its last step."""
+    with Store.open(out) as store:
+        return {
+            tuple(s / store.weights(r.key)[0][0] for s, _ in store.weights(r.key, final=False))
+            for r in store.runs()
+        }
+
+
 def by(configs, key):
     return {c[key] for c in configs}
 
@@ -56,10 +65,11 @@ def test_every_compare_flag_reaches_the_stored_study(tmp_path):
         "--activations", "lrelu,tanh", "--optimizers", "gd,adam", "--lr", "sgd=0.5,adam=0.02",
         "--inits", "kaiming_normal", "--losses", "svm", "--seeds", "0,3", "--epochs", "2",
         "--batch-size", "25", "--target", "0.6", "--name", "walk", "--device", "cpu",
-        "--out", out, "--max-members", "1", "--diagnostics",
+        "--out", out, "--max-members", "1", "--diagnostics", "--snapshots", "2", "--wait",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     configs, study, diagnostics = stored(out)
+    assert study["snapshots"] == 2 and snapshot_steps(out) == {(0, 0.5, 1)}
     assert len(configs) == 8
     assert by(configs, "dataset") == {"gauss"}
     assert by(configs, "depth") == {1} and by(configs, "width") == {5}
@@ -73,7 +83,8 @@ def test_every_compare_flag_reaches_the_stored_study(tmp_path):
     assert "8 stacked unit(s)" in " ".join(result.output.split())  # --max-members 1
     checked |= {"--dataset", "--depth", "--width", "--activations", "--optimizers", "--lr"}
     checked |= {"--inits", "--losses", "--seeds", "--epochs", "--batch-size", "--target"}
-    checked |= {"--name", "--device", "--out", "--max-members", "--diagnostics"}
+    checked |= {"--name", "--device", "--out", "--max-members", "--diagnostics", "--snapshots"}
+    checked |= {"--wait"}  # nothing to wait for: it must not get in the way
 
     config = tmp_path / "s.toml"
     config.write_text('dataset = "mnist1d"\ndataset_params = {num_samples = 200}\nseeds = 1\n')
@@ -98,6 +109,20 @@ def test_every_compare_flag_reaches_the_stored_study(tmp_path):
     assert study["name"] == "toy-2d" and by(configs, "dataset") == {"spiral"}
     assert lr_of(configs) == {("sgd", 0.3), ("sgd", 0.2)} and by(configs, "batch_size") == {None}
     checked |= {"--preset", "--force"}
+
+    table = tmp_path / "own.csv"
+    rows = [f"{i % 7},{(i * 37) % 11 / 10},{'ab'[i % 2]}" for i in range(60)]
+    table.write_text("label,x,kind\n" + "\n".join(rows) + "\n")
+    result = invoke(
+        "compare", "--dataset", table, "--target-column", "kind", "--task", "classification",
+        "-a", "relu", "--seeds", "1", "--epochs", "1", "--width", "4", "--depth", "1",
+        "--out", tmp_path / "c",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    configs, study, _ = stored(tmp_path / "c")
+    params = configs[0]["dataset_params"]
+    assert params["target_column"] == "kind" and params["task"] == "classification"
+    checked |= {"--target-column", "--task"}
     assert checked == compare_flags(), "a compare flag this test does not check"
 
 
@@ -121,6 +146,7 @@ batch_size = 20
 dtype = "float64"
 target = 0.7
 diagnostics = true
+snapshots = 1
 {lr}
 [activation_params.lrelu]
 negative_slope = 0.2
@@ -174,6 +200,7 @@ def test_every_study_file_key_reaches_the_stored_runs(tmp_path, lr):
         "dtype": by(configs, "dtype") == {"float64"},
         "target": study["target"] == 0.7,
         "diagnostics": study["diagnostics"] is True and diagnostics > 0,
+        "snapshots": study["snapshots"] == 1 and snapshot_steps(out) == {(0, 1)},
     }
     assert set(checks) == {f.name for f in dataclasses.fields(Study)}, "a key not checked"
     given = "lr" if lr.startswith("lr") else "lrs"

@@ -67,7 +67,8 @@ def _header(data: bytearray, out: Path) -> None:
 
 
 def _middle(data: bytearray, out: Path) -> None:  # the stored configs' JSON, mid-file
-    at = data.find(b'"activation"', len(data) // 4)
+    at = data.find(b'"activation"')
+    assert at > 0, "no stored config found"
     data[at : at + 40] = b"#" * 40
 
 

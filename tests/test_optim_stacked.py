@@ -3,6 +3,9 @@ per-member lr/betas/eps/...) equals K separate updates with float hyperparameter
 
 from __future__ import annotations
 
+import copy
+import io
+
 import pytest
 import torch
 
@@ -106,3 +109,154 @@ def test_update_is_pure():
     t.update(torch.randn(5, dtype=torch.float64), state, p, **h)
     assert all(torch.equal(before[k], state[k]) for k in state)
     assert torch.equal(p, p_before)
+
+
+# -- StackedOptimizer.state_dict / load_state_dict ---------------------------------------------
+
+MIXED = [
+    ("sgd", {"lr": 0.1}),
+    ("momentum", {"lr": 0.05}),
+    ("nag", {"lr": 0.05}),
+    ("adam", {"lr": 0.01}),
+    ("adamw", {"lr": 0.01}),
+    ("rmsprop", {"lr": 0.01, "momentum": 0.5}),
+    ("adagrad", {"lr": 0.1}),
+    ("adadelta", {}),
+    ("adam", {"lr": 0.01}),  # shares member 3's group: a group of two, not adjacent
+    ("momentum", {"lr": 0.05}),
+]
+
+
+def _stacked_params(dtype, gen):
+    """A stacked weight and bias ([K, ...], row k = member k) and a grouped parameter whose rows
+    belong to members 1, 4 and 8 (an activation group's learnable slope)."""
+    K = len(MIXED)
+    shapes = [((K, 4, 3), torch.arange(K)), ((K, 1, 3), torch.arange(K))]
+    shapes.append(((3, 1, 1), torch.tensor([1, 4, 8])))
+    return [(torch.nn.Parameter(torch.randn(*s, generator=gen, dtype=dtype)), m) for s, m in shapes]
+
+
+def _steps(opt, params, grads):
+    for g in grads:
+        for (p, _), gp in zip(params, g):
+            p.grad = gp.clone()
+        opt.step()
+        opt.zero_grad()
+
+
+@pytest.mark.parametrize("flat", [False, True])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_stacked_optimizer_state_dict_continues_bit_identically(dtype, flat):
+    from actlab.train import StackedOptimizer
+
+    gen = torch.Generator().manual_seed(0)
+    params = _stacked_params(dtype, gen)
+    grads = [
+        [torch.randn(p.shape, generator=gen, dtype=dtype) for p, _ in params] for _ in range(10)
+    ]
+    opt = StackedOptimizer(params, MIXED, flat=flat)
+    _steps(opt, params, grads[:3])
+    opt.freeze([5])
+    _steps(opt, params, grads[3:5])
+
+    buffer = io.BytesIO()
+    torch.save(opt.state_dict(), buffer)
+    buffer.seek(0)
+    saved = torch.load(buffer, weights_only=True)
+    copies = [(torch.nn.Parameter(p.detach().clone()), m) for p, m in params]
+
+    _steps(opt, params, grads[5:])
+    fresh = StackedOptimizer(copies, MIXED, flat=flat)
+    fresh.load_state_dict(saved)
+    assert fresh.frozen == {5}
+    _steps(fresh, copies, grads[5:])
+    for (p, _), (q, _) in zip(params, copies):
+        assert torch.equal(p, q)
+    for k in range(len(MIXED)):
+        mine, theirs = opt.state_of(k), fresh.state_of(k)
+        assert mine.keys() == theirs.keys()
+        for i in mine:
+            assert all(torch.equal(mine[i][key], theirs[i][key]) for key in mine[i])
+    assert opt.state_of(5) == {} and opt.state_of(0)  # frozen member: no state; others: some
+
+
+def test_stacked_optimizer_state_dict_is_a_copy():
+    from actlab.train import StackedOptimizer
+
+    gen = torch.Generator().manual_seed(1)
+    params = _stacked_params(torch.float64, gen)
+    opt = StackedOptimizer(params, MIXED)
+    _steps(opt, params, [[torch.randn(p.shape, generator=gen, dtype=p.dtype) for p, _ in params]])
+    state = opt.state_dict()
+    before = copy.deepcopy(state)
+    _steps(opt, params, [[torch.ones_like(p) for p, _ in params]])
+    tensors = [
+        (a, b)
+        for group, old in zip(state["slots"], before["slots"])
+        for slot, slot_old in zip(group, old)
+        if slot is not None
+        for a, b in zip(slot.values(), slot_old.values())
+    ]
+    assert tensors and all(torch.equal(a, b) for a, b in tensors)
+
+
+def test_stacked_optimizer_load_state_dict_refuses_another_structure():
+    from actlab.errors import ActlabError
+    from actlab.train import StackedOptimizer
+
+    gen = torch.Generator().manual_seed(2)
+    params = _stacked_params(torch.float32, gen)
+    opt = StackedOptimizer(params, MIXED)
+    _steps(opt, params, [[torch.randn(p.shape, generator=gen) for p, _ in params]])
+    state = opt.state_dict()
+    other_opts = [("adam", {"lr": 0.01}) if name == "sgd" else (name, h) for name, h in MIXED]
+    other_lr = [(name, {**h, "lr": 0.5}) if name == "sgd" else (name, h) for name, h in MIXED]
+    wider = [(torch.nn.Parameter(torch.zeros(len(MIXED), 5, 3)), torch.arange(len(MIXED)))]
+    others = [
+        StackedOptimizer(params, other_opts),
+        StackedOptimizer(params, other_lr),
+        StackedOptimizer(wider + params[1:], MIXED),
+        StackedOptimizer(params[:2], MIXED),
+    ]
+    for other in others:
+        with pytest.raises(ActlabError, match="another stack") as err:
+            other.load_state_dict(state)
+        assert "\n" not in str(err.value)
+    with pytest.raises(ActlabError, match="another stack"):
+        opt.load_state_dict({"slots": []})
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_stacked_optimizer_flat_buffers_equal_per_parameter_updates(dtype):
+    """One flat buffer per group gives the same bits as one update per parameter, through a
+    freeze and a state saved in one layout and loaded in the other."""
+    from actlab.train import StackedOptimizer
+
+    gen = torch.Generator().manual_seed(3)
+    params = _stacked_params(dtype, gen)
+    grads = [
+        [torch.randn(p.shape, generator=gen, dtype=dtype) for p, _ in params] for _ in range(8)
+    ]
+    copies = [(torch.nn.Parameter(p.detach().clone()), m) for p, m in params]
+    start = params[0][0].detach().clone()
+    flat = StackedOptimizer(params, MIXED, flat=True)
+    apart = StackedOptimizer(copies, MIXED, flat=False)
+    assert any(len(f.params) > 1 for g in flat.groups for f in g.flats)
+    assert all(len(f.params) == 1 for g in apart.groups for f in g.flats)
+    for opt, ps in ((flat, params), (apart, copies)):
+        _steps(opt, ps, grads[:3])
+        opt.freeze([3, 6])
+        _steps(opt, ps, grads[3:5])
+    for (p, _), (q, _) in zip(params, copies):
+        assert torch.equal(p, q)
+    swapped = [
+        StackedOptimizer(copies, MIXED, flat=True),
+        StackedOptimizer(params, MIXED, flat=False),
+    ]
+    swapped[0].load_state_dict(apart.state_dict())
+    swapped[1].load_state_dict(flat.state_dict())
+    _steps(swapped[0], copies, grads[5:])
+    _steps(swapped[1], params, grads[5:])
+    for (p, _), (q, _) in zip(params, copies):
+        assert torch.equal(p, q)
+    assert not torch.equal(params[0][0], start)

@@ -57,7 +57,15 @@ def test_schema_is_sqlite_in_wal_mode(store: Store) -> None:
     try:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        assert tables == {"meta", "runs", "metrics", "diagnostics", "checksums"}
+        assert tables == {
+            "meta",
+            "runs",
+            "metrics",
+            "diagnostics",
+            "checksums",
+            "checkpoints",
+            "weights",
+        }
         columns = [r[1] for r in conn.execute("PRAGMA table_info(metrics)")]
         assert columns == ["run", "epoch", *METRICS]
         columns = [r[1] for r in conn.execute("PRAGMA table_info(diagnostics)")]

@@ -21,8 +21,27 @@ CONFIG = typer.Option(None, "--config", "-c", help="A TOML study file (see examp
 PRESET = typer.Option(
     None, "--preset", "-p", help="A named study ('actlab list presets'); default: quickstart."
 )
-DATASET = typer.Option(None, "--dataset", help="Dataset ('actlab list datasets').")
-MODEL = typer.Option(None, "--model", help="Architecture: mlp, cnn1d, cnn2d.")
+DATASET = typer.Option(
+    None,
+    "--dataset",
+    help="Dataset ('actlab list datasets') or your own data file: .csv (header row), .npz "
+    "(arrays x, y, optional x_test, y_test), .npy (last column = target) or .pt (a dict of "
+    "tensors); see docs/studies.md.",
+)
+TARGET_COLUMN = typer.Option(
+    None, "--target-column", help="The CSV column holding the target (default: the last one)."
+)
+TASK = typer.Option(
+    None,
+    "--task",
+    help="classification or regression, for a data file (default: inferred from the target).",
+)
+MODEL = typer.Option(
+    None,
+    "--model",
+    help="Architecture: mlp, cnn1d, cnn2d, or your own factory package.module:function "
+    "(docs/your-model.md).",
+)
 DEPTH = typer.Option(None, "--depth", help="Hidden layers / conv blocks.")
 WIDTH = typer.Option(None, "--width", help="Units / channels per layer.")
 ACTIVATIONS = typer.Option(None, "--activations", "-a", help="Comma-separated activations.")
@@ -44,6 +63,12 @@ BATCH_SIZE = typer.Option(
 )
 DEVICE = typer.Option("cpu", "--device", help="Where to train: cpu, cuda, cuda:1, mps.")
 FORCE = typer.Option(False, "--force", help="Replace a store in OUT that holds a different study.")
+WAIT = typer.Option(
+    False,
+    "--wait",
+    help="If another actlab process is running a study in OUT, wait for it to finish instead "
+    "of stopping at once.",
+)
 
 DEFAULT_PRESET = "quickstart"
 LISTS = {
@@ -119,7 +144,9 @@ def base_study(config: Path | None, preset: str | None, dataset: str | None = No
         raise ActlabError("give --config or --preset, not both")
     if config is not None:
         return load_study(config)
-    if preset is None and dataset is not None:
+    from actlab.data.files import is_own
+
+    if preset is None and dataset is not None and not is_own(dataset):
         return recipe_for(dataset, DEFAULT_PRESET).study
     return PRESETS.get(preset or DEFAULT_PRESET).study
 
@@ -161,6 +188,8 @@ def _canonical(list_key: str, name: str) -> str:
 
 
 def progress_bar(console: Console):
+    """The study's progress, in stored member-epochs (a run's epochs count once its unit has
+    checkpointed them: what a kill would keep)."""
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -177,36 +206,44 @@ def progress_bar(console: Console):
             BarColumn(),
             TextColumn("{task.percentage:>3.0f}%"),
             MofNCompleteColumn(),
-            TextColumn("runs ·"),
+            TextColumn("member-epochs stored ·"),
             TimeElapsedColumn(),
             TextColumn("· ETA"),
             TimeRemainingColumn(),
         )
         study = work.study
+        from actlab.data.files import describe
+
+        if line := describe(study.dataset, dict(study.dataset_params), work.data):
+            console.print(line, markup=False, highlight=False)
         if work.replaced is not None:
             kept, dropped = work.replaced
             console.print(
                 f"--force: {kept} stored run(s) kept (this study still contains them), "
                 f"{dropped} discarded"
             )
+        resumed = f", resuming {work.resumed} checkpointed member-epochs" if work.resumed else ""
         console.print(
             f"[bold]{study.name}[/]: {len(work.runs)} runs ({_shape(study)}), "
-            f"{work.pending} to train, {len(work.units)} stacked unit(s)"
+            f"{work.pending} to train in {len(work.units)} stacked unit(s){resumed}"
         )
         with Progress(*columns, console=console, transient=False) as bar:
-            runs = bar.add_task(f"{work.study.name}: training", total=work.pending)
-            steps = bar.add_task("steps", total=work.member_steps, visible=False)
-            done = [0.0]
-            per_run = work.member_steps / max(work.pending, 1)
-
-            def advance(n: int) -> None:
-                bar.advance(steps, n)
-                done[0] += n
-                bar.update(runs, completed=min(work.pending, done[0] / per_run))
-
-            yield advance
+            task = bar.add_task(
+                f"{study.name}: training", total=work.member_epochs, completed=work.resumed
+            )
+            yield lambda n: bar.advance(task, n)
 
     return factory
+
+
+def interrupted(out: Any) -> typer.Exit:
+    """After Ctrl-C: say what is kept and how to resume; exit code 130."""
+    typer.echo(
+        f"interrupted: the finished runs and the checkpoints of the units in training are "
+        f"stored in {out}; run the same command again to resume",
+        err=True,
+    )
+    return typer.Exit(130)
 
 
 def study_from_flags(
@@ -220,6 +257,8 @@ def study_from_flags(
     optimizers: str | None = None,
     inits: str | None = None,
     losses: str | None = None,
+    target_column: str | None = None,
+    task: str | None = None,
     default_name: str = "compare",
     **fields: Any,
 ) -> Study:
@@ -227,7 +266,8 @@ def study_from_flags(
     (:func:`base_study`; the quickstart by default), with every flag given replacing its field
     (``fields``: the plain ones -- dataset, model, depth, width, epochs, target, name,
     diagnostics -- ``None`` where not given). Flags on top of a default recipe make a new study
-    named ``default_name``; a new dataset drops the preset's ``dataset_params`` and target."""
+    named ``default_name``; a new dataset drops the preset's ``dataset_params`` and target.
+    ``target_column`` and ``task`` (for a data file) go into ``dataset_params``."""
     study = base_study(config, preset, fields.get("dataset"))
     changes: dict[str, Any] = {
         **fields,
@@ -242,9 +282,29 @@ def study_from_flags(
     if "dataset" in changes and changes["dataset"] != study.dataset:
         changes.setdefault("dataset_params", {})
         changes.setdefault("target", None)  # the preset's target was for its dataset
+    if ":" in str(changes.get("model", "")) and changes["model"] != study.model:
+        # your own factory: the preset's sizes were for its architecture, not the factory's
+        neutral = {"depth": None, "width": None, "normalization": "none", "dropout": 0.0}
+        changes |= {k: v for k, v in (neutral | {"residual": False}).items() if k not in changes}
+    if own := {k: v for k, v in (("target_column", target_column), ("task", task)) if v}:
+        _own_data(changes.get("dataset", study.dataset), own)
+        base = changes.get("dataset_params", dict(study.dataset_params))
+        changes["dataset_params"] = {**base, **own}
     if changes and "name" not in changes and config is None and preset is None:
         changes["name"] = default_name
     return override(study, changes) if changes else study
+
+
+def _own_data(dataset: Any, own: dict[str, str]) -> None:
+    """``--target-column`` and ``--task`` describe a data file; a catalog set has its own."""
+    from actlab.data.files import is_own
+
+    if not is_own(dataset):
+        flag = "--" + next(iter(own)).replace("_", "-")
+        raise ActlabError(
+            f"{flag} applies to your own data file (--dataset FILE.csv); {dataset!r} is a "
+            "catalog dataset with its own target and task"
+        )
 
 
 def _shape(study: Study) -> str:

@@ -18,6 +18,8 @@ def compare_command(
     config: Path | None = flags.CONFIG,
     preset: str | None = flags.PRESET,
     dataset: str | None = flags.DATASET,
+    target_column: str | None = flags.TARGET_COLUMN,
+    task: str | None = flags.TASK,
     model: str | None = flags.MODEL,
     depth: int | None = flags.DEPTH,
     width: int | None = flags.WIDTH,
@@ -38,8 +40,15 @@ def compare_command(
         None, "--out", help="Output directory (default: actlab-runs/NAME)."
     ),
     force: bool = flags.FORCE,
+    wait: bool = flags.WAIT,
     max_members: int = typer.Option(
         64, "--max-members", help="Most runs trained at once in one stacked model."
+    ),
+    snapshots: int | None = typer.Option(
+        None,
+        "--snapshots",
+        help="Also store each run's weights at N+1 evenly spaced steps along training, for "
+        "'actlab landscape OUT --kind path' (final weights are always stored).",
     ),
     diagnostics: bool = typer.Option(
         False,
@@ -52,7 +61,8 @@ def compare_command(
     them by final test accuracy (mean ± 95% CI), with OUT/report.html and PNGs.
 
     The study is --config FILE, --preset NAME or the 'quickstart' preset; flags replace its
-    fields. Rerunning a killed study with the same command resumes it.
+    fields. Rerunning a killed or interrupted (Ctrl-C) study with the same command resumes it:
+    finished runs are kept and units in training continue from their last epoch.
     """
     from actlab.report.study_report import report_study
     from actlab.study.runner import run_study
@@ -62,6 +72,8 @@ def compare_command(
         preset,
         name=name,
         dataset=dataset,
+        target_column=target_column,
+        task=task,
         model=model,
         depth=depth,
         width=width,
@@ -75,11 +87,24 @@ def compare_command(
         batch_size=batch_size,
         target=target,
         diagnostics=True if diagnostics else None,
+        snapshots=snapshots,
     )
     out = Path(out) if out is not None else Path("actlab-runs") / study.name
     console = make_console()
     bar = flags.progress_bar(console)
-    store = run_study(study, out, device=device, force=force, max_members=max_members, progress=bar)
+    try:
+        store = run_study(
+            study,
+            out,
+            device=device,
+            force=force,
+            max_members=max_members,
+            progress=bar,
+            wait=wait,
+            notify=console.print,
+        )
+    except KeyboardInterrupt:
+        raise flags.interrupted(out) from None
     with store:
         failed = store.runs(status="failed")
         if failed and len(failed) == len(store):
@@ -90,3 +115,5 @@ def compare_command(
             )
             raise typer.Exit(1)
         report_study(store, out, console)
+        kept = f", {study.snapshots + 1} weight snapshots per run" if study.snapshots else ""
+        console.print(f"store: {store.path} ({store.size() / 2**20:.1f} MiB{kept})")

@@ -37,6 +37,8 @@ def diagnose_command(
     config: Path | None = flags.CONFIG,
     preset: str | None = flags.PRESET,
     dataset: str | None = flags.DATASET,
+    target_column: str | None = flags.TARGET_COLUMN,
+    task: str | None = flags.TASK,
     model: str | None = flags.MODEL,
     depth: int | None = flags.DEPTH,
     width: int | None = flags.WIDTH,
@@ -55,6 +57,7 @@ def diagnose_command(
         None, "--out", help="Keep the run's store here (default: a temporary directory)."
     ),
     force: bool = flags.FORCE,
+    wait: bool = flags.WAIT,
 ) -> None:
     """Diagnose a network: per-layer activation statistics, dead, saturated and inactive units,
     gradient and update sizes, the findings they point to (vanishing or exploding gradients,
@@ -74,7 +77,7 @@ def diagnose_command(
     given = dict(config=config, preset=preset, dataset=dataset, model=model, depth=depth)
     given |= dict(width=width, activations=activations, optimizers=optimizers, lr=lr)
     given |= dict(inits=inits, losses=losses, seeds=seeds, epochs=epochs, batch_size=batch_size)
-    given |= dict(out=out)
+    given |= dict(out=out, target_column=target_column, task=task)
     console = Console(width=140)
     if study_dir is not None:
         named = [f"--{k.replace('_', '-')}" for k, v in given.items() if v is not None]
@@ -93,6 +96,8 @@ def diagnose_command(
         preset,
         default_name="diagnose",
         dataset=dataset,
+        target_column=target_column,
+        task=task,
         model=model,
         depth=depth,
         width=width,
@@ -115,9 +120,17 @@ def diagnose_command(
         )
     with contextlib.ExitStack() as stack:
         where = out if out is not None else stack.enter_context(tempfile.TemporaryDirectory())
-        store = stack.enter_context(
-            run_study(
-                study, where, device=device, force=force, progress=flags.progress_bar(console)
+        try:
+            store = run_study(
+                study,
+                where,
+                device=device,
+                force=force,
+                progress=flags.progress_bar(console),
+                wait=wait,
+                notify=console.print,
             )
-        )
+        except KeyboardInterrupt:
+            raise flags.interrupted(where) from None
+        store = stack.enter_context(store)
         _show(store, console)

@@ -1,5 +1,8 @@
 """The dataset catalog: every dataset declared once in :data:`DATASETS`, loaded as tensors.
 
+:func:`load` also takes your own data -- a ``.csv``, ``.npz``, ``.npy`` or ``.pt`` file, tensors
+``(x, y)`` or a map-style torch ``Dataset`` (:mod:`actlab.data.files`).
+
 >>> from actlab import data
 >>> ds = data.load("spiral", n=200, noise=0.1, seed=0)
 >>> ds.task, ds.input_shape, ds.n_classes

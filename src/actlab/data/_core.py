@@ -52,6 +52,8 @@ class Dataset:
         y_train, y_test: int64 class indices ``(n,)``, or float regression targets ``(n, k)``.
         n_classes: number of classes (``None`` for regression).
         params: the resolved parameters it was built with (for the record).
+        x_val, y_val: a validation split, or ``None`` (own data files hold one out:
+            :mod:`actlab.data.files`); training uses train, reports use test.
 
     Example::
 
@@ -68,6 +70,8 @@ class Dataset:
     y_test: Tensor
     n_classes: int | None = None
     params: Mapping[str, Any] = field(default_factory=dict)
+    x_val: Tensor | None = None
+    y_val: Tensor | None = None
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -84,7 +88,8 @@ class Dataset:
 
     def to(self, device: str | torch.device) -> Dataset:
         """The same data on ``device`` (a copy only where it moves)."""
-        moved = {k: getattr(self, k).to(device) for k in ("x_train", "y_train", "x_test", "y_test")}
+        keys = ("x_train", "y_train", "x_test", "y_test", "x_val", "y_val")
+        moved = {k: getattr(self, k).to(device) for k in keys if getattr(self, k) is not None}
         return dataclasses.replace(self, **moved)
 
     def __repr__(self) -> str:
@@ -114,11 +119,13 @@ class DatasetInfo(Info):
 DATASETS: Registry[DatasetInfo] = Registry("dataset")
 
 
-def load(name: str, *, seed: int = 0, device: str | torch.device = "cpu", **params: Any) -> Dataset:
+def load(name: Any, *, seed: int = 0, device: str | torch.device = "cpu", **params: Any) -> Dataset:
     """Load (or generate) a registered dataset as tensors on ``device``.
 
     Args:
-        name: a catalog name or alias (``actlab list datasets``).
+        name: a catalog name or alias (``actlab list datasets``), or one's own data -- a
+            ``.csv``, ``.npz``, ``.npy`` or ``.pt`` file, tensors ``(x, y)`` or a map-style torch
+            ``Dataset`` (:mod:`actlab.data.files`).
         seed: seeds generated data and random train/test splits; fixed benchmarks (MNIST,
             CIFAR-10, MNIST-1D's published generator seed) do not depend on it.
         device: where the tensors live.
@@ -132,6 +139,10 @@ def load(name: str, *, seed: int = 0, device: str | torch.device = "cpu", **para
         >>> load("circle", n=200, noise=0.1, seed=3).x_train.shape
         torch.Size([100, 2])
     """
+    from actlab.data import files
+
+    if files.is_own(name):  # a data file, or data given in Python
+        return files.load(name, seed=seed, device=device, **params)
     info = DATASETS.get(name)
     p = info.bind(params)
     scale = p.pop(STANDARDIZE.name, False)
@@ -160,7 +171,8 @@ def standardized(ds: Dataset) -> Dataset:
     def apply(t: Tensor) -> Tensor:
         return ((t.double() - mean) / std).to(dtype)
 
-    return dataclasses.replace(ds, x_train=apply(ds.x_train), x_test=apply(ds.x_test))
+    val = {} if ds.x_val is None else {"x_val": apply(ds.x_val)}
+    return dataclasses.replace(ds, x_train=apply(ds.x_train), x_test=apply(ds.x_test), **val)
 
 
 def split(
@@ -198,13 +210,14 @@ def validate(ds: Dataset) -> Dataset:
 def _problem(ds: Dataset) -> str | None:
     if ds.task not in TASKS:
         return f"task {ds.task!r} is not one of {TASKS}"
-    tensors = {k: getattr(ds, k) for k in ("x_train", "y_train", "x_test", "y_test")}
+    parts = ("train", "test") if ds.x_val is None and ds.y_val is None else ("train", "test", "val")
+    tensors = {f"{xy}_{part}": getattr(ds, f"{xy}_{part}") for part in parts for xy in "xy"}
     for key, t in tensors.items():
         if not isinstance(t, Tensor):
             return f"{key} is a {type(t).__name__}, not a tensor"
     if len({t.device for t in tensors.values()}) > 1:
         return "tensors are on different devices"
-    for part in ("train", "test"):
+    for part in parts:
         x, y = tensors[f"x_{part}"], tensors[f"y_{part}"]
         if x.ndim < 2 or len(x) == 0:
             return f"x_{part} has shape {tuple(x.shape)}; expected (n >= 1, *input_shape)"

@@ -15,7 +15,11 @@ once for the whole stack with the pure functions of :mod:`~actlab.diagnostics.me
   comes from the catalog, ``ACTIVATIONS.get(name).df(z, **params)``, once per activation group.
 - :class:`~actlab.models.ModuleStack` (the generic fallback): weight, gradient and update metrics
   for the whole stack at once; activation statistics per member (its forward pass already runs
-  one plain module per member), read by hooks on each member's activation modules.
+  one plain module per member), read by hooks on each member's activation modules. The same
+  for :class:`~actlab.models.vmapped.VmapStack` (your own models), whose forward runs member by
+  member while these hooks are installed: with ``data`` (as the runner records) only the
+  probe's forward, outside the training step; without it the recorded steps' forward, which
+  then rounds as the member-by-member forward does (within 1e-15, not bit for bit).
 
 Recorded steps: step 1 (training's start) and the last step of every ``every``-th epoch. Given
 ``data``, activation statistics are measured on a fixed probe -- the first ``probe_size``
@@ -258,6 +262,17 @@ class StackRecorder:
             self._put(site.name, R.EFFECTIVE_LR, metrics.effective_lr(site.weight.grad, update, 1))
         self._emit(step, alive)
         self._values, self._before = {}, []
+
+    def state_dict(self) -> dict[str, Any]:
+        """The rows recorded so far (to resume training from a checkpoint)."""
+        return {"rows": [list(rows) for rows in self._rows]}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue from :meth:`state_dict` 's rows (after :meth:`start`)."""
+        rows = state.get("rows") if isinstance(state, dict) else None
+        if rows is None or len(rows) != len(self._rows):
+            raise ActlabError("StackRecorder: the saved rows do not fit this stack")
+        self._rows = [[tuple(r) for r in member] for member in rows]
 
     # -- results -------------------------------------------------------------------------------
 

@@ -1,7 +1,9 @@
 """Model builders: a frozen :class:`ModelSpec` names a network by catalog names and sizes;
 :func:`build` makes the plain ``nn.Module`` with weights drawn from a seed; :func:`stack` holds K
 of them for the batched trainer (:class:`StackedMLP`, :class:`StackedCNN1d` with stacked weights,
-:class:`ModuleStack` for anything else).
+:class:`ModuleStack` for anything else). Your own model is named
+``ModelSpec("package.module:factory", ...)`` (:mod:`actlab.models.user`) and stacked as a
+:class:`~actlab.models.vmapped.VmapStack` (``torch.func.vmap``).
 
 >>> import torch
 >>> from actlab.models import MODELS, ModelSpec, build

@@ -69,14 +69,27 @@ class ModelInfo(Info):
             its weights).
         check_input: ``check_input(input_shape) -> message | None``: the input shapes it accepts.
         check_spec: ``check_spec(spec) -> message | None``: combinations of sizes it cannot build.
+        global_seed: the builder draws from torch's global generator (a user's factory):
+            :func:`build` seeds it from ``seed`` for the call and restores it afterwards.
     """
 
     builder: Callable[[ModelSpec], nn.Module] | None = None
     check_input: Callable[[tuple[int, ...]], str | None] | None = None
     check_spec: Callable[[ModelSpec], str | None] | None = None
+    global_seed: bool = False
 
 
-MODELS: Registry[ModelInfo] = Registry("model")
+class _Models(Registry[ModelInfo]):
+    """The architectures; ``get("package.module:factory")`` answers a user's model factory
+    (:mod:`actlab.models.user`), never registered, so ``names()`` lists the catalog only."""
+
+    def get(self, name: str) -> ModelInfo:
+        from actlab.models import user
+
+        return user.model_info(name) if user.is_reference(name) else super().get(name)
+
+
+MODELS: Registry[ModelInfo] = _Models("model")
 
 
 def register(**kwargs: Any) -> ModelInfo:
@@ -93,7 +106,8 @@ class ModelSpec:
     """A network named by catalog names and sizes; validated and canonical once constructed.
 
     Attributes:
-        kind: a :data:`MODELS` name: ``"mlp"``, ``"cnn1d"``, ``"cnn2d"``.
+        kind: a :data:`MODELS` name: ``"mlp"``, ``"cnn1d"``, ``"cnn2d"``; or your own model,
+            ``"package.module:factory"`` (:mod:`actlab.models.user`).
         input_shape: one example's shape, e.g. ``(40,)`` for MNIST-1D or ``(1, 28, 28)``.
         n_outputs: width of the (linear) output layer: classes or regression targets.
         depth, width: hidden layers and their units (mlp), or conv blocks and their channels
@@ -228,6 +242,10 @@ def build(spec: ModelSpec, *, seed: int) -> nn.Module:
     """
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise ParameterError(f"seed={seed!r} must be an integer")
-    model = MODELS.get(spec.kind).builder(spec)
+    info = MODELS.get(spec.kind)
+    with torch.random.fork_rng(devices=[], enabled=info.global_seed):
+        if info.global_seed:
+            torch.manual_seed(seed)
+        model = info.builder(spec)
     generator = torch.Generator().manual_seed(seed)
     return init_(model, spec.init, generator=generator, **spec.init_kwargs())

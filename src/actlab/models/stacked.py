@@ -83,7 +83,7 @@ class PerMember(nn.Module):
         if not pad:
             return self._forward(x)
         y = self._forward(torch.cat([x, x.new_zeros(n, pad, *x.shape[2:])], 1))
-        return y[:, :batch]
+        return y.split([batch, pad], 1)[0]  # backward: zeros for the pad only, not all of y
 
     def _forward(self, x: Tensor) -> Tensor:
         if len(self.groups) == 1:

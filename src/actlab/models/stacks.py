@@ -31,6 +31,7 @@ from actlab.models.stacked import StackedMLP
 from actlab.models.stacked import _check as _mlp_check
 from actlab.models.stacked_cnn import StackedCNN1d
 from actlab.models.stacked_cnn import _check as _cnn1d_check
+from actlab.models.user import is_reference
 from actlab.nn import Activation
 
 __all__ = ["ModuleStack", "stack"]
@@ -146,9 +147,14 @@ def stack(specs: Sequence[ModelSpec], seeds: Sequence[int]) -> nn.Module:
 
     :class:`StackedMLP` (one batched matmul per layer) when it accepts the members (``mlp``,
     no batchnorm, shared sizes), :class:`StackedCNN1d` (one grouped convolution per block) for
-    ``cnn1d`` members it accepts (no batchnorm, no maxout), otherwise :class:`ModuleStack`.
+    ``cnn1d`` members it accepts (no batchnorm, no maxout), otherwise :class:`ModuleStack`;
+    your own models (``"package.module:factory"``) as a :class:`~actlab.models.vmapped.VmapStack`.
     """
     specs, seeds = tuple(specs), tuple(seeds)
+    if specs and is_reference(getattr(specs[0], "kind", None)):
+        from actlab.models.vmapped import VmapStack
+
+        return VmapStack(specs, seeds)
     fast: tuple[tuple[type[nn.Module], Callable], ...] = (
         (StackedMLP, _mlp_check),
         (StackedCNN1d, _cnn1d_check),

@@ -63,9 +63,10 @@ def trace(*, nesterov: bool, lr_in_buffer: bool, first_buffer: str) -> Transform
         **_: Any,
     ) -> tuple[Tensor, State]:
         scaled = lr * g if lr_in_buffer else g
-        buf = momentum * state["momentum_buffer"] + (1 - dampening) * scaled
-        if first_buffer == "grad":
-            buf = torch.where(state["step"] == 1, scaled, buf)
+        if first_buffer == "grad" and bool(state["step"] == 1):  # a CPU scalar: no device sync
+            buf = scaled.clone()  # (a copy: the caller may zero its gradient in place)
+        else:
+            buf = momentum * state["momentum_buffer"] + (1 - dampening) * scaled
         direction = scaled + momentum * buf if nesterov else buf
         return (-direction if lr_in_buffer else -lr * direction), {"momentum_buffer": buf}
 

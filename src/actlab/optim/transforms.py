@@ -115,26 +115,37 @@ def scale_by_lr() -> Transform:
     return Transform(update=update)
 
 
+def _zero(value: Scalar) -> bool:
+    """Whether ``value`` is the number 0 (a tensor of values is never skipped: no branch on
+    tensor values)."""
+    return isinstance(value, int | float) and value == 0
+
+
 def l2_weight_decay() -> Transform:
     """``g <- g + weight_decay * p``: L2 regularization folded into the gradient (``torch.optim``
-    default), so adaptive methods rescale the decay along with the gradient."""
+    default), so adaptive methods rescale the decay along with the gradient.
+
+    With ``weight_decay`` the number 0 the gradient passes unchanged, as in ``torch.optim``:
+    adding ``0 * p`` costs two passes over the parameters and changes nothing but the sign of a
+    ``-0.0`` gradient (and turns a non-finite parameter's gradient into NaN)."""
 
     def update(
         g: Tensor, state: State, p: Tensor, *, weight_decay: Scalar = 0.0, **_: Any
     ) -> tuple[Tensor, State]:
-        return g + weight_decay * p, {}
+        return (g if _zero(weight_decay) else g + weight_decay * p), {}
 
     return Transform(update=update)
 
 
 def decoupled_weight_decay() -> Transform:
     """``u <- u - lr * weight_decay * p``: decay applied to the weights directly, outside the
-    adaptive scaling (Loshchilov & Hutter 2019; AdamW, Lion and every Keras optimizer)."""
+    adaptive scaling (Loshchilov & Hutter 2019; AdamW, Lion and every Keras optimizer). Skipped
+    when ``weight_decay`` is the number 0, as :func:`l2_weight_decay` is."""
 
     def update(
         u: Tensor, state: State, p: Tensor, *, lr: Scalar, weight_decay: Scalar = 0.0, **_: Any
     ) -> tuple[Tensor, State]:
-        return u - lr * weight_decay * p, {}
+        return (u if _zero(weight_decay) else u - lr * weight_decay * p), {}
 
     return Transform(update=update)
 

@@ -98,9 +98,10 @@ def plot_plane(plane, path: str | Path, *, title: str, log: bool = False) -> Pat
     return path
 
 
-def plot_path(trajectory, path: str | Path, *, title: str) -> Path:
+def plot_path(trajectory, path: str | Path, *, title: str, unit: str = "epochs") -> Path:
     """The optimizer's path (snapshots in order, last = solution) over the contours of the loss
-    on the trajectory's principal plane; axis labels and legend give the explained variance."""
+    on the trajectory's principal plane; axis labels and legend give the explained variance.
+    ``unit``: what separates two snapshots, for the legend ("epochs", "steps apart", ...)."""
     path = _target(path)
     plane = trajectory.plane
     a, b = np.meshgrid(plane.alphas.numpy(), plane.betas.numpy(), indexing="ij")
@@ -118,7 +119,7 @@ def plot_path(trajectory, path: str | Path, *, title: str) -> Path:
         color="red",
         markersize=3,
         linewidth=1.2,
-        label=f"path ({len(c) - 1} epochs); PCs explain {e1:.1f}% + {e2:.1f}%",
+        label=f"path ({len(c) - 1} {unit}); PCs explain {e1:.1f}% + {e2:.1f}%",
     )
     ax.plot(c[0, 0], c[0, 1], "s", color="orange", markersize=8, label="start")
     ax.plot(

@@ -198,6 +198,7 @@ def _html(store: Store, summaries: Sequence[VariantSummary], figures: Sequence[F
         "Student-t confidence interval over the seeds of each variant, finished runs only; "
         "diverged and failed runs are counted apart, and a variant with no finished run ranks "
         f"last. Target: <b>{_e(_target_text(target, acc))}</b> ({_e(source)}).</p>",
+        *_data_line(study),
         "<h2>Ranking</h2>",
         _html_table(*rows(summaries)),
     ]
@@ -217,6 +218,14 @@ def _html(store: Store, summaries: Sequence[VariantSummary], figures: Sequence[F
         + "\n".join(body)
         + "\n</body></html>\n"
     )
+
+
+def _data_line(study: dict[str, Any]) -> list[str]:
+    """How one's own data file was split and scaled (none for a catalog dataset)."""
+    from actlab.data.files import describe
+
+    line = describe(study.get("dataset", ""), study.get("dataset_params") or {})
+    return [] if line is None else [f'<p class="data">{_e(line)}.</p>']
 
 
 def render(

@@ -21,6 +21,7 @@ from actlab.errors import ActlabError, ParameterError
 from actlab.init import INITIALIZERS
 from actlab.losses import LOSSES
 from actlab.models import MODELS
+from actlab.models.user import reference_of
 from actlab.optim import OPTIMIZERS
 
 Pairs = tuple[tuple[str, Any], ...]
@@ -41,6 +42,7 @@ LIMITS = {
     "batch_size": 2**31 - 1,
     "depth": 1_000,
     "width": 65_536,
+    "snapshots": 10_000,
 }
 
 
@@ -258,16 +260,28 @@ def given(info: Info, params: Mapping[str, Any], *path: str) -> Pairs:
     return pairs({k: info.param(k).validate(v, info.name) for k, v in params.items()})
 
 
-def dataset(name: str, params: Mapping[str, Any]) -> tuple[DatasetInfo, Pairs]:
+def dataset(name: Any, params: Mapping[str, Any]) -> tuple[DatasetInfo, Pairs]:
+    """The dataset's record (for one's own data: its name and the task its target has, after
+    reading and checking it all) and the parameters given."""
+    from actlab.data import files
+
+    if files.is_own(name):  # a data file, or tensors / a torch Dataset given in Python
+        with at("dataset", value=name if isinstance(name, str) else None):
+            name = files.name_of(name)
+        p = given(files.info(name), mapping("dataset_params", params), "dataset_params")
+        with at("dataset", value=name):
+            return files.resolve(name, dict(p)), p
     with at("dataset", value=name):
         info = DATASETS.get(text("dataset", name))
     return info, given(info, mapping("dataset_params", params), "dataset_params")
 
 
 def model(name: str, options: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
-    """The canonical architecture and its options (``None`` depth/width: its defaults)."""
+    """The canonical architecture and its options (``None`` depth/width: its defaults). A
+    user's factory is named ``"package.module:factory"``; a function defined at module level
+    is turned into that reference (:func:`actlab.models.user.reference_of`)."""
     with at("model", value=name):
-        info = MODELS.get(text("model", name))
+        info = MODELS.get(text("model", reference_of(name) if callable(name) else name))
     for key in ("depth", "width"):
         if options.get(key) is not None:
             with at(key):

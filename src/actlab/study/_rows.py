@@ -1,15 +1,21 @@
-"""Checking one run's metric and diagnostic rows before they are stored."""
+"""One run's rows, checked before they are stored, and written inside a transaction."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import numbers
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from actlab.errors import ActlabError
+from actlab.study import integrity
 
 METRICS = ("train_loss", "train_acc", "test_loss", "test_acc")
+STATUSES = ("done", "diverged", "failed")
 
 
 def number(value: Any, what: str) -> float | None:
@@ -43,3 +49,71 @@ def diagnostic_row(key: str, d: Sequence[Any] | Mapping[str, Any]) -> tuple[Any,
     if isinstance(step, bool) or not isinstance(step, numbers.Integral):
         raise ActlabError(f"diagnostic step={step!r} is not an integer (run {key})")
     return (key, int(step), str(layer), str(metric), number(value, str(metric)))
+
+
+def canonical_json(value: Any) -> str:
+    """One JSON text per value: sorted keys, no spaces, no NaN (so equal configs hash equally).
+
+    Tuples become lists; ``1`` and ``1.0`` differ, so configs should be resolved (validated
+    through their ``Param`` s) before they are hashed.
+    """
+    try:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as e:
+        raise ActlabError(f"not storable as JSON: {e}") from None
+
+
+@dataclass(frozen=True)
+class RunRows:
+    """One run to store (:meth:`Store.complete_run` 's arguments), as checked rows."""
+
+    key: str
+    config: Mapping[str, Any]
+    seed: int | None
+    metrics: Sequence[Mapping[str, Any]]
+    status: str = "done"
+    diverged_step: int | None = None
+    wall_s: float | None = None
+    diagnostics: Iterable[Sequence[Any] | Mapping[str, Any]] = ()
+    error: str | None = None
+    weights: Sequence[tuple[int, bool, bytes]] = ()  # (step, final?, torch.save bytes)
+
+    def rows(self) -> tuple[tuple[Any, ...], list[tuple[Any, ...]], str]:
+        """The run's row, its metric rows and their checksum (bad input raises here)."""
+        if self.status not in STATUSES:
+            raise ActlabError(f"run status {self.status!r} is not one of {STATUSES}")
+        row = (
+            self.key,
+            canonical_json(dict(self.config)),
+            None if self.seed is None else int(self.seed),
+            self.status,
+            None if self.diverged_step is None else int(self.diverged_step),
+            None if self.wall_s is None else float(self.wall_s),
+            self.error,
+            time.time(),
+        )
+        epochs = [metric_row(self.key, i, m) for i, m in enumerate(self.metrics)]
+        return row, epochs, integrity.checksum(row[1:5], (e[1:] for e in epochs))
+
+    def insert(self, conn, row, epochs, digest: str, replace: bool) -> None:
+        """Write one run's rows (inside the caller's transaction)."""
+        key = self.key
+        stored = conn.execute("SELECT status FROM runs WHERE key = ?", (key,)).fetchone()
+        if stored is not None:
+            if not replace and stored[0] != "failed":
+                raise ActlabError(f"run {key} is already stored (status {stored[0]})")
+            conn.execute("DELETE FROM runs WHERE key = ?", (key,))
+        conn.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
+        conn.executemany(f"INSERT INTO metrics VALUES ({', '.join('?' * 6)})", epochs)
+        conn.execute("INSERT INTO checksums VALUES (?, ?)", (key, digest))
+        conn.executemany(
+            "INSERT INTO diagnostics VALUES (?, ?, ?, ?, ?)",
+            (diagnostic_row(key, d) for d in self.diagnostics),
+        )
+        conn.executemany(
+            "INSERT INTO weights VALUES (?, ?, ?, ?, ?)",
+            (
+                (key, int(step), int(bool(final)), blob, hashlib.sha256(blob).hexdigest())
+                for step, final, blob in self.weights
+            ),
+        )

@@ -151,6 +151,7 @@ def create_atomically(path: Path, build: Callable[[sqlite3.Connection], None]) -
         conn = sqlite3.connect(tmp, isolation_level=None)
         try:
             conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA auto_vacuum=INCREMENTAL")  # checkpoints' pages can be freed
             build(conn)
         finally:
             conn.close()

@@ -3,9 +3,14 @@
 :func:`run_study` expands the study into runs (:meth:`Study.runs`), skips those the store already
 holds, groups the rest into *units* -- runs that share everything but activation, optimizer,
 initializer, loss and seed (``RunConfig.stack_key``), at most ``max_members`` at a time -- and
-trains each unit as one stack (:func:`actlab.train.train`). Each run of a finished unit is then
-written to ``OUT/study.db`` in its own transaction, so a study killed at any moment resumes, when
-the same command is run again, with every finished run kept and nothing duplicated.
+trains each unit as one stack (:func:`actlab.train.train`). A unit in training is checkpointed in
+``OUT/study.db`` after every epoch (:mod:`actlab.study.checkpoints`; and every
+``checkpoint_every`` seconds inside a long epoch); the runs of a finished unit are written in one
+transaction that also deletes its checkpoint. A study killed at any moment resumes, when the same
+command is run again, with every finished run kept, nothing duplicated, at most the current
+epoch of one unit lost, and the same numbers as an uninterrupted run. Ctrl-C (SIGINT) saves a
+checkpoint at the next step and stops; a second Ctrl-C stops at once. One process at a time runs
+a study directory (:mod:`actlab.study.lock`).
 
 Everything that can be checked before training is checked before the store is touched: names and
 values (by :class:`Study`), that the model fits the data, that the device exists. A run's
@@ -16,6 +21,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import signal
+import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +32,10 @@ import torch
 
 from actlab.data import Dataset, load
 from actlab.errors import ActlabError
-from actlab.study.identity import data_fingerprint, study_identity
+from actlab.study import checkpoints as ckpt
+from actlab.study import lock
+from actlab.study.identity import data_fingerprint, model_fingerprint, study_identity
+from actlab.study.integrity import StoreFileError
 from actlab.study.spec import RunConfig, Study
 from actlab.study.store import Store
 from actlab.train import Member, train
@@ -32,6 +43,7 @@ from actlab.train import Member, train
 __all__ = ["DATA_SEED", "MAX_MEMBERS", "Plan", "plan", "run_study"]
 
 MAX_MEMBERS = 64
+CHECKPOINT_EVERY = 120.0  # seconds between checkpoints inside one long epoch
 DATA_SEED = 0  # the dataset's own seed (sampling, split) is fixed for a study; runs vary by seed
 
 Progress = Callable[[int], None]
@@ -47,13 +59,20 @@ class Plan:
     units: tuple[tuple[RunConfig, ...], ...]
     max_members: int = MAX_MEMBERS
     replaced: tuple[int, int] | None = None  # (kept, discarded) stored runs, after --force
+    resumed: int = 0  # member-epochs the pending units' checkpoints hold
 
     @property
     def identity(self) -> dict[str, Any]:
-        """What determines the results (:mod:`actlab.study.identity`): the runs and the data."""
+        """What determines the results (:mod:`actlab.study.identity`): the runs, the data (a
+        validation split included, when there is one) and your own model's source."""
         d = self.data
-        fingerprint = data_fingerprint((d.x_train, d.y_train, d.x_test, d.y_test))
-        return study_identity((r.key for r in self.runs), fingerprint, self.study.diagnostics)
+        tensors = [d.x_train, d.y_train, d.x_test, d.y_test]
+        if getattr(d, "x_val", None) is not None:
+            tensors += [d.x_val, d.y_val]
+        model = model_fingerprint(r.model_spec(d) for r in self.runs)  # None for catalog models
+        return study_identity(
+            (r.key for r in self.runs), data_fingerprint(tensors), self.study.diagnostics, model
+        )
 
     def left(self, store: Store) -> Plan:
         """The same plan without the runs ``store`` already holds (failed ones stay)."""
@@ -73,9 +92,16 @@ class Plan:
         return run.epochs * per_epoch
 
     @property
-    def member_steps(self) -> int:
-        """Total work left, in member-steps (for a progress bar)."""
-        return sum(len(u) * self.steps(u) for u in self.units)
+    def member_epochs(self) -> int:
+        """The pending units' work, in member-epochs (``resumed`` of them are checkpointed)."""
+        return sum(len(u) * u[0].epochs for u in self.units)
+
+    def with_checkpoints(self, store: Store) -> Plan:
+        """The same plan, its ``resumed`` work counted from ``store`` 's checkpoints."""
+        saved = store.checkpointed_units()
+        n = self.study.snapshots
+        resumed = sum(len(u) * saved.get(unit_key(u, n), 0) for u in self.units)
+        return dataclasses.replace(self, resumed=resumed)
 
 
 def load_data(study: Study, device: str | torch.device = "cpu") -> Dataset:
@@ -101,6 +127,12 @@ def plan(
         run.model_spec(data)  # raises on a model that does not fit the data
     work = Plan(study, data, runs, _units(runs, max_members), max_members)
     return work if store is None else work.left(store)
+
+
+def unit_key(unit: Sequence[RunConfig], snapshots: int = 0) -> str:
+    """The key of a unit's checkpoint: its runs, in order (and the snapshots it keeps)."""
+    keys = [r.key for r in unit]
+    return ckpt.unit_key([*keys, f"snapshots={snapshots}"] if snapshots else keys)
 
 
 def _units(runs: Sequence[RunConfig], max_members: int) -> tuple[tuple[RunConfig, ...], ...]:
@@ -136,6 +168,9 @@ def run_study(
     force: bool = False,
     max_members: int = MAX_MEMBERS,
     progress: Callable[[Plan], Any] | None = None,
+    wait: bool = False,
+    notify: Callable[[str], None] | None = None,
+    checkpoint_every: float = CHECKPOINT_EVERY,
 ) -> Store:
     """Run what is left of ``study`` into ``out/study.db`` and return the (open) store.
 
@@ -148,26 +183,47 @@ def run_study(
             contains are kept, the others discarded (``store.replaced``: how many of each).
         max_members: most runs trained together in one stack.
         progress: ``progress(plan)`` returns a context manager yielding an ``advance(n)``
-            callable (a progress bar); ``None`` for none.
+            callable, called with each newly *stored* number of member-epochs (checkpoints and
+            finished units; ``plan.resumed`` of ``plan.member_epochs`` were stored before);
+            ``None`` for none.
+        wait: when another process is running a study in ``out``, wait for it to finish
+            instead of refusing.
+        notify: called with a line for the user (waiting for another process, a damaged
+            checkpoint deleted); ``None``: ignored.
+        checkpoint_every: seconds between checkpoints inside one epoch (one is always saved
+            after every epoch but the last).
 
     Raises:
-        ActlabError: bad input, found before anything is stored.
+        ActlabError: bad input, found before anything is stored; another process running a
+            study in ``out`` (and not ``wait``).
+        KeyboardInterrupt: Ctrl-C; the units' progress is checkpointed first.
     """
     dev = check_device(device)
+    if not checkpoint_every > 0:
+        raise ActlabError(f"checkpoint_every={checkpoint_every} must be positive (seconds)")
     work = plan(study, device=dev, max_members=max_members)  # every check, before the store
-    store = Store.open(out, study.to_dict(), force=force, identity=work.identity)
-    try:
-        work = dataclasses.replace(work.left(store), replaced=store.replaced)
-        with _progress(progress, work) as advance:
-            for unit in work.units:
-                _run_unit(store, work, unit, dev, advance)
-    except BaseException:
-        store.close()
-        raise
+    say = notify or (lambda line: None)
+    waiting = lambda pid: say(f"waiting for the other actlab process (pid {pid}) in {out}")  # noqa: E731
+    with lock.hold(out, wait=wait, on_wait=waiting):
+        store = Store.open(out, study.to_dict(), force=force, identity=work.identity)
+        try:
+            work = dataclasses.replace(work.left(store), replaced=store.replaced)
+            work = work.with_checkpoints(store)
+            with _progress(progress, work) as advance, _interrupts() as stop:
+                for unit in work.units:
+                    saver = _Saver(store, unit, advance, stop, checkpoint_every, study.snapshots)
+                    _run_unit(store, work, unit, dev, advance, saver, say)
+            if work.units:
+                store.compact()
+        except BaseException:
+            store.close()
+            raise
     return store
 
 
-def _run_unit(store: Store, work: Plan, unit: Sequence[RunConfig], device, advance) -> None:
+def _run_unit(
+    store: Store, work: Plan, unit: Sequence[RunConfig], device, advance, saver, say
+) -> None:
     first = unit[0]
     members = [
         Member(
@@ -187,6 +243,7 @@ def _run_unit(store: Store, work: Plan, unit: Sequence[RunConfig], device, advan
         recorder = StackRecorder(
             [m.spec for m in members], [m.optimizer for m in members], data=work.data
         )
+    resume = saver.resume(say)
     try:
         result = train(
             work.data,
@@ -195,29 +252,118 @@ def _run_unit(store: Store, work: Plan, unit: Sequence[RunConfig], device, advan
             batch_size=first.batch_size,
             dtype=getattr(torch, first.dtype),
             device=device,
-            on_step=advance,
             recorder=recorder,
+            checkpoints=saver,
+            resume=resume,
+            snapshots=work.study.snapshots,
         )
     except (RuntimeError, FloatingPointError, MemoryError) as e:
         message = f"{type(e).__name__}: {e}".splitlines()[0]
-        for run in unit:
-            store.complete_run(
-                run.key, run.to_dict(), seed=run.seed, metrics=[], status="failed", error=message
-            )
-        advance(len(unit) * work.steps(unit))
+        failed = [
+            {"key": r.key, "config": r.to_dict(), "seed": r.seed, "metrics": [],
+             "status": "failed", "error": message}
+            for r in unit
+        ]  # fmt: skip
+        store.complete_runs(failed, unit=saver.unit)
+        saver.finished(first.epochs)
         return
     per_run = result.wall_s / len(unit)
-    for k, (run, member) in enumerate(zip(unit, result.members, strict=True)):
-        store.complete_run(
-            run.key,
-            run.to_dict(),
-            seed=run.seed,
-            metrics=member.metrics,
-            status=member.status,
-            diverged_step=member.diverged_step,
-            wall_s=per_run,
-            diagnostics=() if recorder is None else recorder.rows_of(k),
-        )
+    done = [
+        {
+            "key": run.key,
+            "config": run.to_dict(),
+            "seed": run.seed,
+            "metrics": member.metrics,
+            "status": member.status,
+            "diverged_step": member.diverged_step,
+            "wall_s": per_run,
+            "diagnostics": () if recorder is None else recorder.rows_of(k),
+            "weights": _weights(result, k),
+        }
+        for k, (run, member) in enumerate(zip(unit, result.members, strict=True))
+    ]
+    store.complete_runs(done, unit=saver.unit)
+    saver.finished(first.epochs)
+
+
+def _weights(result, k: int) -> list[tuple[int, bool, bytes]]:
+    """Member ``k`` 's final parameters and buffers, and its snapshots, as stored bytes."""
+    final = {n: t.detach().cpu() for n, t in result.network(k).state_dict().items()}
+    kept = [(result.steps, True, ckpt.serialize(final))]
+    for step, weights in result.snapshots[k] if result.snapshots else ():
+        kept.append((step, False, ckpt.serialize({n: t.cpu() for n, t in weights.items()})))
+    return kept
+
+
+class _Saver:
+    """A unit's :class:`actlab.train.Checkpoints`: saved in the store after every epoch and every
+    ``every`` seconds inside one, and at once when Ctrl-C asked to stop; reports stored
+    member-epochs to the progress bar."""
+
+    def __init__(
+        self, store: Store, unit, advance, stop: threading.Event, every: float, snapshots: int
+    ) -> None:
+        self.store, self.advance, self.stop, self.every = store, advance, stop, every
+        self.runs = [r.key for r in unit]
+        self.unit = unit_key(unit, snapshots)
+        self.size = len(self.runs)
+        self.epochs_stored = 0
+        self.last = time.monotonic()
+
+    def resume(self, say) -> dict[str, Any] | None:
+        """The unit's checkpointed training state, if there is a usable one."""
+        try:
+            saved = self.store.checkpoint(self.unit)
+        except StoreFileError as e:
+            say(str(e))
+            return None
+        if saved is None or list(saved.runs) != self.runs:
+            return None
+        self.epochs_stored = saved.epochs_done
+        return ckpt.deserialize(saved.state)
+
+    def due(self, epoch: int, batch: int, end_of_epoch: bool) -> bool:
+        if end_of_epoch or self.stop.is_set():
+            return True
+        return time.monotonic() - self.last >= self.every
+
+    def save(self, state: dict[str, Any], epoch: int, batch: int) -> None:
+        self.store.save_checkpoint(self.unit, self.runs, epoch, batch, ckpt.serialize(state))
+        self.last = time.monotonic()
+        self._stored(epoch - 1)
+
+    def stopping(self) -> bool:
+        return self.stop.is_set()
+
+    def finished(self, epochs: int) -> None:
+        self._stored(epochs)
+
+    def _stored(self, epochs: int) -> None:
+        if epochs > self.epochs_stored:
+            self.advance(self.size * (epochs - self.epochs_stored))
+            self.epochs_stored = epochs
+
+
+class _interrupts:
+    """While a study trains (in the main thread): the first Ctrl-C sets the event the units'
+    checkpoints watch -- they save and stop at the next step -- and puts Python's handler back,
+    so a second Ctrl-C interrupts at once."""
+
+    def __enter__(self) -> threading.Event:
+        self.event = threading.Event()
+        self.previous = None
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.getsignal(signal.SIGINT) or signal.default_int_handler
+            signal.signal(signal.SIGINT, self._first)
+        return self.event
+
+    def _first(self, signum, frame) -> None:
+        self.event.set()
+        signal.signal(signal.SIGINT, self.previous)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
 
 
 class _progress:

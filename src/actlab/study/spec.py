@@ -46,9 +46,16 @@ class Study:
     Attributes:
         name: a label for reports and the default output folder (``actlab-runs/NAME``), so
             it may not contain ``/`` or ``\\`` nor be ``.`` or ``..``.
-        dataset, dataset_params: a :data:`actlab.data.DATASETS` name and the parameters given.
+        dataset, dataset_params: a :data:`actlab.data.DATASETS` name and the parameters given;
+            or one's own data (:mod:`actlab.data.files`): a ``.csv``/``.npz``/``.npy``/``.pt``
+            path, stored as given, with ``target_column``, ``task``, ``test_fraction``,
+            ``val_fraction``, ``standardize``; or tensors ``(x, y)`` / a map-style torch
+            ``Dataset``, stored as ``tensors:HASH`` and kept for this process.
         model, depth, width, normalization, dropout, residual: the architecture, shared by every
             run (``None`` depth/width: the model's defaults, resolved in each :class:`RunConfig`).
+            ``model`` is a catalog name or your own factory, ``"package.module:factory"`` or the
+            function itself when defined at module level (stored as that reference; see
+            :mod:`actlab.models.user`).
         activations: the activations compared; ``activation_params`` maps some of them to their
             parameters, e.g. ``{"leaky_relu": {"negative_slope": 0.1}}``.
         optimizers: the optimizers compared; ``optimizer_params`` maps some of them to their
@@ -65,6 +72,10 @@ class Study:
         target: a test accuracy in (0, 1] for "epochs to target" in reports (``None``: the report
             chooses).
         diagnostics: record per-layer diagnostics during training.
+        snapshots: store each run's parameters at ``snapshots + 1`` evenly spaced steps (the
+            initial and final ones included) for ``actlab landscape --kind path``; 0 for none.
+            Final weights are always stored. Not part of the study's identity: it changes what
+            is kept, not the results.
 
     Lists keep their order (it is the grid's order); mappings are stored as sorted pairs. Bad
     input raises :class:`~actlab.errors.ActlabError` with one line naming the key.
@@ -95,6 +106,7 @@ class Study:
     dtype: str = "float32"
     target: float | None = None
     diagnostics: bool = False
+    snapshots: int = 0
 
     def __post_init__(self) -> None:
         set_ = self._set
@@ -113,6 +125,7 @@ class Study:
             ("dtype", lambda v: F.choice("dtype", v, F.DTYPES)),
             ("target", lambda v: v if v is None else F.number("target", v, positive=True, high=1)),
             ("diagnostics", lambda v: F.boolean("diagnostics", v)),
+            ("snapshots", lambda v: F.integer("snapshots", v, low=0, high=F.LIMITS["snapshots"])),
         ):
             with F.at(key, value=getattr(self, key)):
                 set_(**{key: check(getattr(self, key))})
@@ -201,7 +214,7 @@ class Study:
         """The losses the grid uses (``losses``, or the dataset's default)."""
         if self.losses is not None:
             return self.losses
-        return (F.default_loss(F.dataset(self.dataset, ())[0]),)
+        return (F.default_loss(F.dataset(self.dataset, self.dataset_params)[0]),)
 
     def learning_rates(self, optimizer: str) -> tuple[float, ...]:
         """The learning rates ``optimizer`` runs with: ``lr``, else ``lrs``, else its default."""

@@ -6,7 +6,10 @@ determines the results, see :mod:`actlab.study.identity` -- and the schema versi
 step, wall time, error); ``metrics`` (per-epoch train/test loss and accuracy); ``diagnostics``
 (``(run, step, layer, metric) -> value``); ``checksums`` (per run, over its row and metrics,
 checked whenever they are read: see :mod:`actlab.study.integrity`, which also turns a damaged
-file, a read-only one and a full disk into one line).
+file, a read-only one and a full disk into one line); ``checkpoints`` (the saved state of units
+still training: see :mod:`actlab.study.checkpoints`); ``weights`` (each run's final parameters
+and buffers, and with ``snapshots`` its parameters along training, as ``torch.save`` bytes with
+their SHA-256).
 
 Crash safety comes from SQLite (write-ahead log, ``synchronous=FULL``): a run's rows are written in
 **one transaction**, so after a crash -- SIGKILL, power cut, an exception half-way -- a run is
@@ -31,22 +34,21 @@ import hashlib
 import json
 import os
 import sqlite3
-import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from actlab.errors import ActlabError
+from actlab.study import checkpoints as ckpt
 from actlab.study import integrity
-from actlab.study._rows import METRICS, diagnostic_row, metric_row
+from actlab.study._rows import METRICS, STATUSES, RunRows, canonical_json, diagnostic_row
 from actlab.study.identity import claim
 
 __all__ = ["FILENAME", "METRICS", "STATUSES", "RunRecord", "Store", "canonical_json", "run_key"]
 
 FILENAME = "study.db"
 SCHEMA_VERSION = 1
-STATUSES = ("done", "diverged", "failed")
 
 SCHEMA = (
     f"""
@@ -78,19 +80,19 @@ CREATE TABLE IF NOT EXISTS diagnostics (
 """
     + integrity.CHECKSUMS
     + ";"
+    + ckpt.CHECKPOINTS
+    + ";"
+    + """
+CREATE TABLE IF NOT EXISTS weights (
+    run TEXT NOT NULL REFERENCES runs(key) ON DELETE CASCADE,
+    step INTEGER NOT NULL,
+    final INTEGER NOT NULL,
+    state BLOB NOT NULL,
+    sha256 TEXT NOT NULL,
+    PRIMARY KEY (run, step, final)
+);
+"""
 )
-
-
-def canonical_json(value: Any) -> str:
-    """One JSON text per value: sorted keys, no spaces, no NaN (so equal configs hash equally).
-
-    Tuples become lists; ``1`` and ``1.0`` differ, so configs should be resolved (validated
-    through their ``Param`` s) before they are hashed.
-    """
-    try:
-        return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
-    except (TypeError, ValueError) as e:
-        raise ActlabError(f"not storable as JSON: {e}") from None
 
 
 def run_key(config: Mapping[str, Any]) -> str:
@@ -238,33 +240,92 @@ class Store:
             ActlabError: malformed input, or the run is already stored (and not ``replace``).
                 Nothing is written then.
         """
-        if status not in STATUSES:
-            raise ActlabError(f"run status {status!r} is not one of {STATUSES}")
-        row = (
-            key,
-            canonical_json(dict(config)),
-            None if seed is None else int(seed),
-            status,
-            None if diverged_step is None else int(diverged_step),
-            None if wall_s is None else float(wall_s),
-            error,
-            time.time(),
-        )
-        epochs = [metric_row(key, i, m) for i, m in enumerate(metrics)]
-        digest = integrity.checksum(row[1:5], (e[1:] for e in epochs))
+        record = RunRows(key, config, seed, metrics, status, diverged_step, wall_s, diagnostics,
+                         error)  # fmt: skip
+        row, epochs, digest = record.rows()
         with integrity.explained(self.path), _unique(key), _transaction(self._conn) as conn:
-            stored = conn.execute("SELECT status FROM runs WHERE key = ?", (key,)).fetchone()
-            if stored is not None:
-                if not replace and stored[0] != "failed":
-                    raise ActlabError(f"run {key} is already stored (status {stored[0]})")
-                conn.execute("DELETE FROM runs WHERE key = ?", (key,))
-            conn.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
-            conn.executemany(f"INSERT INTO metrics VALUES ({', '.join('?' * 6)})", epochs)
-            conn.execute("INSERT INTO checksums VALUES (?, ?)", (key, digest))
-            conn.executemany(
-                "INSERT INTO diagnostics VALUES (?, ?, ?, ?, ?)",
-                (diagnostic_row(key, d) for d in diagnostics),
-            )
+            record.insert(conn, row, epochs, digest, replace)
+
+    def complete_runs(
+        self, records: Sequence[Mapping[str, Any]], *, unit: str | None = None
+    ) -> None:
+        """Store several finished runs (each a mapping of :meth:`complete_run` 's arguments,
+        ``key`` and ``config`` included) in **one** transaction, and delete the checkpoints of
+        every unit holding one of them (``unit``: the finished unit's key, deleted even if it
+        held none of them)."""
+        prepared = []
+        for r in records:
+            record = RunRows(**r)
+            prepared.append((record, *record.rows()))
+        keys = [record.key for record, *_ in prepared]
+        with integrity.explained(self.path), _unique(",".join(keys)):
+            with _transaction(self._conn) as conn:
+                for record, row, epochs, digest in prepared:
+                    record.insert(conn, row, epochs, digest, False)
+                ckpt.drop(conn, keys)
+                if unit is not None:
+                    conn.execute("DELETE FROM checkpoints WHERE unit = ?", (unit,))
+            with contextlib.suppress(sqlite3.Error):  # give the checkpoint's pages back
+                self._conn.execute("PRAGMA incremental_vacuum")
+
+    # -- checkpoints of units in training (actlab.study.checkpoints) ---------------------------
+
+    def save_checkpoint(
+        self, unit: str, runs: Sequence[str], epoch: int, batch: int, state: bytes
+    ) -> None:
+        """Replace ``unit`` 's checkpoint, in one transaction."""
+        with integrity.explained(self.path), _transaction(self._conn) as conn:
+            ckpt.save(conn, unit, runs, epoch, batch, state)
+
+    def checkpoint(self, unit: str) -> ckpt.Checkpoint | None:
+        """``unit`` 's checkpoint, or ``None``. A damaged one is deleted and reported as a
+        :class:`~actlab.study.integrity.StoreFileError` (the unit then starts over)."""
+        with integrity.explained(self.path):
+            found = ckpt.load(self._conn, unit)
+            if isinstance(found, str):
+                with _transaction(self._conn) as conn:
+                    conn.execute("DELETE FROM checkpoints WHERE unit = ?", (unit,))
+                raise integrity.StoreFileError(
+                    f"{self.path}: the checkpoint of unit {unit} was damaged ({found}); it was "
+                    f"deleted and the unit starts over"
+                )
+            return found
+
+    def weights(self, key: str, *, final: bool = True) -> list[tuple[int, dict[str, Any]]]:
+        """Run ``key`` 's stored weights as ``(step, state dict)`` pairs: its final parameters
+        and buffers (one pair; none for a failed run or a store without weights), or with
+        ``final=False`` its parameter snapshots along training, in step order."""
+        query = "SELECT step, state, sha256 FROM weights WHERE run = ? AND final = ? ORDER BY step"
+        with integrity.explained(self.path):
+            if not integrity._has_table(self._conn, "weights"):
+                return []
+            rows = self._conn.execute(query, (key, int(final))).fetchall()
+        out = []
+        for step, blob, digest in rows:
+            if hashlib.sha256(blob).hexdigest() != digest:
+                raise integrity.StoreFileError(
+                    f"{self.path}: the stored weights of run {key} at step {step} do not match "
+                    f"their checksum; restore the file from a copy, or rerun the study"
+                )
+            out.append((step, ckpt.deserialize(bytes(blob))))
+        return out
+
+    def compact(self) -> None:
+        """Give freed pages back to the file system and fold the write-ahead log into the file
+        (after a study: the deleted checkpoints' pages)."""
+        with contextlib.suppress(sqlite3.Error):
+            self._conn.execute("PRAGMA incremental_vacuum")
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def size(self) -> int:
+        """Bytes the store takes on disk (its file and write-ahead log)."""
+        names = (self.path, self.path.with_name(self.path.name + "-wal"))
+        return sum(p.stat().st_size for p in names if p.exists())
+
+    def checkpointed_units(self) -> dict[str, int]:
+        """Whole epochs each saved checkpoint holds, by unit key (units still training)."""
+        with integrity.explained(self.path):
+            return ckpt.epochs_done(self._conn)
 
     def add_diagnostics(self, key: str, rows: Iterable[Sequence[Any] | Mapping[str, Any]]) -> None:
         """Add diagnostics to a stored run, all in one transaction (all or nothing)."""
@@ -383,6 +444,8 @@ def _claim(
     if stored is None and meta.get("study") is not None:  # a store from before identities
         stored = identity if meta["study"] == text else meta["study"]
     replaced = claim(conn, out, identity, stored, force)
+    if replaced is not None:  # another study's units: their saved states do not apply
+        conn.execute("DELETE FROM checkpoints")
     digest = hashlib.sha256(text.encode()).hexdigest()
     values = {
         "schema": str(SCHEMA_VERSION),

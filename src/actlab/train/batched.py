@@ -25,6 +25,13 @@ member is marked diverged at that step (1-based global step count) and frozen: t
 applied to it and it is never updated again. Its metrics stop at the last completed epoch. The
 other members' arithmetic does not involve it, so their results are the same as without it.
 
+Checkpoints: given ``checkpoints`` (a :class:`Checkpoints`), the trainer offers its whole state
+after every step and every epoch; when ``checkpoints.due(...)`` says so it hands
+:func:`train` 's state -- stacked weights and buffers, optimizer state, each member's batch-order
+generator, torch's global generator (dropout), metrics, divergence, the recorder's rows -- to
+``checkpoints.save``. ``train(..., resume=state)`` continues from such a state exactly: the
+results equal those of the uninterrupted call bit for bit (same device and threads).
+
 Metrics, per epoch, for each live member: ``test_loss`` / ``test_acc`` on the whole test set in
 eval mode after the epoch; ``train_loss`` / ``train_acc`` as the mean over the epoch's batches
 (weighted by batch size) of the values each step saw before its update -- the running figure
@@ -35,6 +42,9 @@ step. Accuracy is for classification only.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import hashlib
+import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -50,7 +60,9 @@ from actlab.losses import loss as loss_fn
 from actlab.models import ModelSpec, stack
 from actlab.train.stacked_optim import StackedOptimizer
 
-__all__ = ["Member", "MemberResult", "Recorder", "TrainResult", "train"]
+__all__ = ["Checkpoints", "Member", "MemberResult", "Recorder", "TrainResult", "train"]
+
+STATE_VERSION = 1  # of the state dict handed to Checkpoints.save
 
 EVAL_CHUNK = 512  # examples per evaluation forward: large chunks are memory-bound
 
@@ -86,6 +98,7 @@ class TrainResult:
     wall_s: float
     steps: int
     positions: list[int] = field(default_factory=list)
+    snapshots: list[list[tuple[int, dict[str, Tensor]]]] = field(default_factory=list)
 
     def network(self, k: int) -> nn.Module:
         """Member ``k``'s trained network as a plain model (the stack may hold the members in
@@ -118,6 +131,25 @@ class Recorder(Protocol):
     def after_step(self, step: int, epoch: int, updates: list[Tensor], alive: Tensor) -> None: ...
 
 
+class Checkpoints(Protocol):
+    """Where :func:`train` saves its state, and when (e.g. a study's store; see the runner).
+
+    After every step ``due(epoch, batch, end_of_epoch)`` is asked (``batch`` steps of ``epoch``
+    done; ``end_of_epoch`` once the epoch's metrics are recorded) and, when it says so,
+    ``save(state, epoch, batch)`` gets the trainer's state -- a dict of tensors and plain Python
+    values that :func:`torch.save` / ``torch.load(weights_only=True)`` round-trip; it holds
+    references to live tensors, so ``save`` must serialize it before it returns. Then, if
+    ``stopping()``, training stops with :class:`KeyboardInterrupt` (a clean Ctrl-C: nothing done
+    is lost). The last epoch is never offered: the caller stores the finished results instead.
+    """
+
+    def due(self, epoch: int, batch: int, end_of_epoch: bool) -> bool: ...
+
+    def save(self, state: dict[str, Any], epoch: int, batch: int) -> None: ...
+
+    def stopping(self) -> bool: ...
+
+
 def train(
     data: Dataset,
     members: Sequence[Member],
@@ -128,6 +160,9 @@ def train(
     device: str | torch.device | None = None,
     on_step: Progress | None = None,
     recorder: Recorder | None = None,
+    checkpoints: Checkpoints | None = None,
+    resume: Mapping[str, Any] | None = None,
+    snapshots: int = 0,
 ) -> TrainResult:
     """Train ``members`` together on ``data`` (see the module docstring).
 
@@ -138,10 +173,20 @@ def train(
         batch_size: examples per step; ``None`` for full batch.
         dtype, device: where and in what precision to train (default: the data's device).
         on_step: called after every step with the number of members in the stack (progress).
-        recorder: diagnostics, or ``None``: a :class:`Recorder` (it only observes).
+        recorder: diagnostics, or ``None``: a :class:`Recorder` (it only observes). To resume
+            with one, it needs ``state_dict()`` / ``load_state_dict()``.
+        checkpoints: where to save the training state, and when (:class:`Checkpoints`).
+        resume: a state saved through ``checkpoints`` by a call with the same arguments:
+            training continues from it (the results equal the uninterrupted call's).
+        snapshots: keep each member's parameters at ``snapshots + 1`` evenly spaced steps, the
+            initial and final ones included (``TrainResult.snapshots``; a diverged member's
+            stop at its last good step); 0 for none.
 
     Returns:
         a :class:`TrainResult`: one :class:`MemberResult` per member, in order, and the stack.
+
+    Raises:
+        KeyboardInterrupt: ``checkpoints.stopping()`` after a save.
     """
     if not members:
         raise ActlabError("train: no members to train")
@@ -156,6 +201,7 @@ def train(
         raise ActlabError(f"train: batch_size={batch_size} must be at least 1 (or None: full)")
     B = n if batch_size is None else min(batch_size, n)
     K = len(members)
+    snap_at = _snapshot_steps(snapshots, epochs * -(-n // B))
     start = time.perf_counter()
     order = sorted(range(K), key=lambda k: _group_key(members[k]))
     given, members = members, [members[k] for k in order]
@@ -168,52 +214,167 @@ def train(
     orders = [torch.Generator().manual_seed(m.seed) for m in members]
     alive = torch.ones(K, dtype=torch.bool)
     results = [MemberResult([]) for _ in members]
-    train0 = _evaluate(model, losses, x_train, y_train)
-    _record(results, alive, 0, train0, _evaluate(model, losses, x_test, y_test))
-    if recorder is not None:
-        recorder.start(model, opt, order)
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        # training-mode randomness (dropout, RReLU) draws from torch's global generator: seeded
+        # from the members' seeds, so that a unit's results do not depend on what ran before
+        torch.manual_seed(_unit_seed(members))
+        if resume is None:
+            train0 = _evaluate(model, losses, x_train, y_train)
+            _record(results, alive, 0, train0, _evaluate(model, losses, x_test, y_test))
+        if recorder is not None:
+            recorder.start(model, opt, order)
+        step, first, skip, seen, hits, spent = 0, 1, 0, None, None, 0.0
+        snaps: list[list[tuple[int, list[Tensor]]]] = [[] for _ in members]
+        if resume is not None:
+            step, first, skip, seen, hits, spent = _restore(
+                resume, model, opt, orders, alive, results, recorder, device
+            )
+            snaps = [[(t, list(w)) for t, w in member] for member in resume["snapshots"]]
+        elif 0 in snap_at:
+            _snapshot(model, alive, snaps, 0)
 
-    step = 0
-    for epoch in range(1, epochs + 1):
-        model.train()
-        if batch_size is None:
-            batches = [None]
-        else:
-            perms = torch.stack([torch.randperm(n, generator=g) for g in orders]).to(device)
-            batches = list(perms.split(B, dim=1))
-        seen = torch.zeros(K, dtype=torch.float64, device=device)
-        hits = torch.zeros(K, dtype=torch.float64, device=device)
-        for i, index in enumerate(batches):
-            step += 1
-            watch = recorder is not None and recorder.wants(step, epoch, i == len(batches) - 1)
-            with recorder.capture() if watch else contextlib.nullcontext():
-                if index is None:
-                    out, target = model(x_train), y_train
-                else:
-                    out, target = model(x_train[index]), y_train[index]
-                values = losses.per_member(out, target)
-                ok = torch.isfinite(values).cpu() & alive
-                total = torch.where(ok.to(device), values, torch.zeros_like(values)).sum()
-                total.backward()
-            with torch.no_grad():
-                seen += values.detach() * (n if index is None else index.shape[1])
-                if losses.classification:
-                    hits += (out.detach().argmax(-1) == target).sum(-1)
-            ok &= _finite_gradients(opt, K)
-            _diverge(results, opt, alive & ~ok, step, alive)
-            updates = opt.step(updates=watch)
-            if watch:
-                recorder.after_step(step, epoch, updates, alive)
-            opt.zero_grad()
-            if on_step is not None:
-                on_step(K)
-        running = (seen / n, hits / n if losses.classification else None)
-        _record(results, alive, epoch, running, _evaluate(model, losses, x_test, y_test))
+        def save(epoch: int, batch: int, epoch_orders: list[Tensor] | None) -> None:
+            state = {
+                "version": STATE_VERSION,
+                "K": K,
+                "epoch": epoch,
+                "batch": batch,
+                "step": step,
+                "model": model.state_dict(),
+                "optimizer": opt.state_dict(),
+                "orders": epoch_orders or [g.get_state() for g in orders],
+                "rng": torch.get_rng_state(),
+                "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
+                "alive": alive.clone(),
+                "results": [dataclasses.asdict(r) for r in results],
+                "seen": None if seen is None or batch == 0 else seen.cpu(),
+                "hits": None if hits is None or batch == 0 else hits.cpu(),
+                "recorder": None if recorder is None else recorder.state_dict(),
+                "snapshots": snaps,
+                "wall_s": spent + time.perf_counter() - start,
+            }
+            checkpoints.save(state, epoch, batch)
+            if checkpoints.stopping():
+                raise KeyboardInterrupt
+
+        for epoch in range(first, epochs + 1):
+            model.train()
+            epoch_orders = None
+            if checkpoints is not None and batch_size is not None:
+                epoch_orders = [g.get_state() for g in orders]
+            if batch_size is None:
+                batches = [None]
+            else:
+                perms = torch.stack([torch.randperm(n, generator=g) for g in orders]).to(device)
+                batches = list(perms.split(B, dim=1))
+            if skip == 0:
+                seen = torch.zeros(K, dtype=torch.float64, device=device)
+                hits = torch.zeros(K, dtype=torch.float64, device=device)
+            for i, index in enumerate(batches):
+                if i < skip:
+                    continue
+                step += 1
+                watch = recorder is not None and recorder.wants(step, epoch, i == len(batches) - 1)
+                with recorder.capture() if watch else contextlib.nullcontext():
+                    if index is None:
+                        out, target = model(x_train), y_train
+                    else:
+                        out, target = model(x_train[index]), y_train[index]
+                    values = losses.per_member(out, target)
+                    ok = torch.isfinite(values).cpu() & alive
+                    total = torch.where(ok.to(device), values, torch.zeros_like(values)).sum()
+                    total.backward()
+                with torch.no_grad():
+                    seen += values.detach() * (n if index is None else index.shape[1])
+                    if losses.classification:
+                        hits += (out.detach().argmax(-1) == target).sum(-1)
+                ok &= _finite_gradients(opt, K)
+                _diverge(results, opt, alive & ~ok, step, alive)
+                updates = opt.step(updates=watch)
+                if watch:
+                    recorder.after_step(step, epoch, updates, alive)
+                opt.zero_grad()
+                if step in snap_at:
+                    _snapshot(model, alive, snaps, step)
+                if on_step is not None:
+                    on_step(K)
+                if (
+                    checkpoints is not None
+                    and i < len(batches) - 1
+                    and checkpoints.due(epoch, i + 1, False)
+                ):
+                    save(epoch, i + 1, epoch_orders)
+            skip = 0
+            running = (seen / n, hits / n if losses.classification else None)
+            _record(results, alive, epoch, running, _evaluate(model, losses, x_test, y_test))
+            if checkpoints is not None and epoch < epochs and checkpoints.due(epoch, 0, True):
+                save(epoch + 1, 0, None)
     positions = [0] * K
     for position, k in enumerate(order):
         positions[k] = position
     mine = [results[positions[k]] for k in range(len(given))]
-    return TrainResult(mine, model, time.perf_counter() - start, step, positions)
+    wall = spent + time.perf_counter() - start
+    kept = [_named(model, positions[k], snaps[positions[k]]) for k in range(K)] if snap_at else []
+    return TrainResult(mine, model, wall, step, positions, kept)
+
+
+def _snapshot_steps(snapshots: int, total: int) -> frozenset[int]:
+    """``snapshots + 1`` evenly spaced steps from 0 to ``total`` (fewer if steps are few)."""
+    if isinstance(snapshots, bool) or not isinstance(snapshots, int) or snapshots < 0:
+        raise ActlabError(f"train: snapshots={snapshots!r} must be an integer >= 0")
+    if snapshots == 0:
+        return frozenset()
+    return frozenset(round(i * total / snapshots) for i in range(snapshots + 1))
+
+
+def _snapshot(model, alive: Tensor, snaps, step: int) -> None:
+    """Copy every live member's parameters (stack order)."""
+    for position in alive.nonzero().flatten().tolist():
+        weights = [p.detach().clone() for p in model.member_parameters(position)]
+        snaps[position].append((step, weights))
+
+
+def _named(model, position: int, snaps) -> list[tuple[int, dict[str, Tensor]]]:
+    """A member's snapshots with its plain model's parameter names."""
+    names = [name for name, _ in model.member(position).named_parameters()]
+    return [(step, dict(zip(names, weights, strict=True))) for step, weights in snaps]
+
+
+def _unit_seed(members: Sequence[Member]) -> int:
+    """A seed for torch's global generator from the members' seeds (in stack order)."""
+    digest = hashlib.sha256(repr([m.seed for m in members]).encode()).digest()
+    return int.from_bytes(digest[:8], "little") >> 1
+
+
+def _restore(state, model, opt, orders, alive, results, recorder, device):
+    """Load a saved training state into the fresh stack, optimizer, generators and results;
+    return ``(step, epoch to start, batches of it done, seen, hits, wall seconds spent)``."""
+    if not isinstance(state, Mapping) or state.get("version") != STATE_VERSION:
+        raise ActlabError("train: the state to resume is not one this actlab saves")
+    if state["K"] != len(results):
+        raise ActlabError(
+            f"train: the state to resume has {state['K']} members; this stack has {len(results)}"
+        )
+    try:
+        model.load_state_dict(state["model"])
+    except RuntimeError as e:
+        raise ActlabError(f"train: the state to resume does not fit this stack ({e})") from None
+    opt.load_state_dict(state["optimizer"])
+    for g, s in zip(orders, state["orders"], strict=True):
+        g.set_state(s)
+    torch.set_rng_state(state["rng"])
+    if state.get("cuda_rng") is not None and device.type == "cuda":
+        torch.cuda.set_rng_state(state["cuda_rng"], device)
+    alive.copy_(state["alive"])
+    for r, saved in zip(results, state["results"], strict=True):
+        r.metrics, r.status = saved["metrics"], saved["status"]
+        r.diverged_step = saved["diverged_step"]
+    if recorder is not None:
+        recorder.load_state_dict(state["recorder"])
+    seen, hits = state["seen"], state["hits"]
+    if seen is not None:
+        seen, hits = seen.to(device), hits.to(device)
+    return state["step"], state["epoch"], state["batch"], seen, hits, float(state["wall_s"])
 
 
 def _group_key(m: Member) -> tuple[str, str, str]:
@@ -230,8 +391,15 @@ def _targets(y: Tensor, dtype: torch.dtype) -> Tensor:
 
 
 def _finite_gradients(opt: StackedOptimizer, K: int) -> Tensor:
-    """``[K]`` bool: every gradient row of the member is finite."""
+    """``[K]`` bool: every gradient row of the member is finite.
+
+    The common case -- everything finite -- costs one read-only sum per gradient and one host
+    read: inf or NaN anywhere makes the sum of sums non-finite (a finite sum that overflows
+    only sends the step to the exact row-by-row check below)."""
     finite = torch.ones(K, dtype=torch.bool)
+    sums = [p.grad.sum(dtype=_wide(p.grad)) for p in opt.params if p.grad is not None]
+    if not sums or math.isfinite(torch.stack(sums).sum(dtype=torch.float64).item()):
+        return finite
     for p, owners in zip(opt.params, opt.row_members):
         if p.grad is None:
             continue
@@ -240,6 +408,11 @@ def _finite_gradients(opt: StackedOptimizer, K: int) -> Tensor:
             bad = owners[~rows_ok]
             finite[bad] = False
     return finite
+
+
+def _wide(t: Tensor) -> torch.dtype | None:
+    """A sum's accumulation type: float16 sums into float32 (whose range bfloat16 has)."""
+    return torch.float32 if t.dtype == torch.float16 else None
 
 
 def _diverge(results, opt, newly: Tensor, step: int, alive: Tensor) -> None:
