@@ -71,8 +71,9 @@ def _label(v: VariantRun, c: RunConfig) -> str:
     """The variant's label, then what it was: ``relu · sgd -- mlp 3x100, he_normal, ...``."""
     lr = dict(c.optimizer_params).get("lr")
     batch = "full batch" if c.batch_size is None else f"batch {c.batch_size}"
+    shape = "" if c.depth is None or c.width is None else f" {c.depth}x{c.width}"
     return (
-        f"{v.summary.label} -- {c.model} {c.depth}x{c.width}, {c.activation}, {c.init} init, "
+        f"{v.summary.label} -- {c.model}{shape}, {c.activation}, {c.init} init, "
         f"{c.optimizer} lr={lr:g}, {c.epochs} epochs, {batch}, seed {v.run.seed} ({v.run.status})"
     )
 

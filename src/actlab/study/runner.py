@@ -24,6 +24,7 @@ import os
 import signal
 import threading
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -40,7 +41,7 @@ from actlab.study.spec import RunConfig, Study
 from actlab.study.store import Store
 from actlab.train import Member, train
 
-__all__ = ["DATA_SEED", "MAX_MEMBERS", "Plan", "plan", "run_study"]
+__all__ = ["DATA_SEED", "MAX_MEMBERS", "Plan", "plan", "run_study", "train_unit", "unit_key"]
 
 MAX_MEMBERS = 64
 CHECKPOINT_EVERY = 120.0  # seconds between checkpoints inside one long epoch
@@ -224,10 +225,33 @@ def run_study(
 def _run_unit(
     store: Store, work: Plan, unit: Sequence[RunConfig], device, advance, saver, say
 ) -> None:
+    """Train one unit (from its checkpoint, if any) and store its runs in one transaction."""
+    records = train_unit(
+        work.study, work.data, unit, device, checkpoints=saver, resume=saver.resume(say), say=say
+    )
+    store.complete_runs(records, unit=saver.unit)
+    saver.finished(unit[0].epochs)
+
+
+def train_unit(
+    study: Study,
+    data: Dataset,
+    unit: Sequence[RunConfig],
+    device: str | torch.device = "cpu",
+    *,
+    checkpoints: Any = None,
+    resume: Any = None,
+    say: Callable[[str], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Train the runs of one unit together and return what the store keeps of each: one dict
+    of :meth:`Store.complete_runs` 's record fields per run (plain Python values and bytes, so
+    they travel between processes). A unit that fails (out of memory, a CUDA error) returns its
+    runs as ``failed`` with the error. No store is touched: a backend that trains units
+    elsewhere (:mod:`actlab.study.backends`) stores what this returns."""
     first = unit[0]
     members = [
         Member(
-            spec=r.model_spec(work.data),
+            spec=r.model_spec(data),
             seed=r.seed,
             optimizer=r.optimizer,
             optimizer_params=dict(r.optimizer_params),
@@ -237,38 +261,38 @@ def _run_unit(
         for r in unit
     ]
     recorder = None
-    if work.study.diagnostics:
+    if study.diagnostics:
         from actlab.diagnostics import StackRecorder
 
         recorder = StackRecorder(
-            [m.spec for m in members], [m.optimizer for m in members], data=work.data
+            [m.spec for m in members], [m.optimizer for m in members], data=data
         )
-    resume = saver.resume(say)
     try:
-        result = train(
-            work.data,
-            members,
-            epochs=first.epochs,
-            batch_size=first.batch_size,
-            dtype=getattr(torch, first.dtype),
-            device=device,
-            recorder=recorder,
-            checkpoints=saver,
-            resume=resume,
-            snapshots=work.study.snapshots,
-        )
+        with warnings.catch_warnings():  # said once, as a line for the user, below
+            warnings.filterwarnings("ignore", message=".*vmap cannot run it")
+            result = train(
+                data,
+                members,
+                epochs=first.epochs,
+                batch_size=first.batch_size,
+                dtype=getattr(torch, first.dtype),
+                device=device,
+                recorder=recorder,
+                checkpoints=checkpoints,
+                resume=resume,
+                snapshots=study.snapshots,
+            )
     except (RuntimeError, FloatingPointError, MemoryError) as e:
         message = f"{type(e).__name__}: {e}".splitlines()[0]
-        failed = [
+        return [
             {"key": r.key, "config": r.to_dict(), "seed": r.seed, "metrics": [],
              "status": "failed", "error": message}
             for r in unit
         ]  # fmt: skip
-        store.complete_runs(failed, unit=saver.unit)
-        saver.finished(first.epochs)
-        return
+    if say is not None and getattr(result.model, "fallback", None):
+        say(f"note: {result.model.fallback}")
     per_run = result.wall_s / len(unit)
-    done = [
+    return [
         {
             "key": run.key,
             "config": run.to_dict(),
@@ -277,13 +301,11 @@ def _run_unit(
             "status": member.status,
             "diverged_step": member.diverged_step,
             "wall_s": per_run,
-            "diagnostics": () if recorder is None else recorder.rows_of(k),
+            "diagnostics": [] if recorder is None else recorder.rows_of(k),
             "weights": _weights(result, k),
         }
         for k, (run, member) in enumerate(zip(unit, result.members, strict=True))
     ]
-    store.complete_runs(done, unit=saver.unit)
-    saver.finished(first.epochs)
 
 
 def _weights(result, k: int) -> list[tuple[int, bool, bytes]]:
