@@ -214,6 +214,10 @@ def test_ctrl_c_checkpoints_and_a_rerun_finishes_with_the_same_numbers(tmp_path)
     assert not more and (epoch, batch) >= (3, 0)  # the state at the Ctrl-C
     with Store.open(out) as store:
         assert len(store) == 0
+        (live,) = store.live()  # what `actlab watch` shows: each run's last stored epoch
+    assert live["epoch"] == epoch and len(live["summary"]) == 8
+    assert {row["epoch"] for row in live["summary"]} == {epoch - 1}
+    assert [row["run"] for row in live["summary"]] == [r.key for r in study.runs()]
     bar = _Bar()
     run_study(study, out, progress=bar).close()
     work = bar.plans[0]

@@ -36,7 +36,8 @@ CHECKPOINTS = """CREATE TABLE IF NOT EXISTS checkpoints (
     batch INTEGER NOT NULL,
     state BLOB NOT NULL,
     sha256 TEXT NOT NULL,
-    saved_at REAL NOT NULL
+    saved_at REAL NOT NULL,
+    summary TEXT
 )"""
 
 
@@ -80,12 +81,32 @@ def deserialize(blob: bytes) -> dict[str, Any]:
 
 
 def save(
-    conn: sqlite3.Connection, unit: str, runs: Sequence[str], epoch: int, batch: int, blob: bytes
+    conn: sqlite3.Connection,
+    unit: str,
+    runs: Sequence[str],
+    epoch: int,
+    batch: int,
+    blob: bytes,
+    summary: Sequence[dict[str, Any]] = (),
 ) -> None:
-    """Replace ``unit`` 's checkpoint (inside the caller's transaction)."""
+    """Replace ``unit`` 's checkpoint (inside the caller's transaction); ``summary``: each run's
+    latest metrics, for ``actlab watch`` (JSON, read without loading the state)."""
     digest = hashlib.sha256(blob).hexdigest()
-    row = (unit, json.dumps(list(runs)), int(epoch), int(batch), blob, digest, time.time())
-    conn.execute("INSERT OR REPLACE INTO checkpoints VALUES (?, ?, ?, ?, ?, ?, ?)", row)
+    row = (unit, json.dumps(list(runs)), int(epoch), int(batch), blob, digest, time.time(),
+           json.dumps(list(summary), allow_nan=False) if summary else None)  # fmt: skip
+    conn.execute("INSERT OR REPLACE INTO checkpoints VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
+
+
+def live(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    """The units in training: ``{"unit", "runs", "epoch", "batch", "saved_at", "summary"}``."""
+    if not _has_table(conn):
+        return []
+    query = "SELECT unit, runs, epoch, batch, saved_at, summary FROM checkpoints ORDER BY saved_at"
+    return [
+        {"unit": u, "runs": json.loads(r), "epoch": e, "batch": b, "saved_at": t,
+         "summary": json.loads(s) if s else []}
+        for u, r, e, b, t, s in conn.execute(query)
+    ]  # fmt: skip
 
 
 def load(conn: sqlite3.Connection, unit: str) -> Checkpoint | str | None:

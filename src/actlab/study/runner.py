@@ -172,6 +172,7 @@ def run_study(
     wait: bool = False,
     notify: Callable[[str], None] | None = None,
     checkpoint_every: float = CHECKPOINT_EVERY,
+    on_epoch: Callable[[list[dict[str, Any]]], None] | None = None,
 ) -> Store:
     """Run what is left of ``study`` into ``out/study.db`` and return the (open) store.
 
@@ -193,6 +194,10 @@ def run_study(
             checkpoint deleted); ``None``: ignored.
         checkpoint_every: seconds between checkpoints inside one epoch (one is always saved
             after every epoch but the last).
+        on_epoch: called after each checkpoint with the unit's runs' latest metrics, one dict
+            per run (``run``, ``status``, ``epoch``, ``train_loss``, ``train_acc``,
+            ``test_loss``, ``test_acc``): a live view. ``Store.live()`` reads the same rows
+            from another process (``actlab watch``).
 
     Raises:
         ActlabError: bad input, found before anything is stored; another process running a
@@ -212,7 +217,9 @@ def run_study(
             work = work.with_checkpoints(store)
             with _progress(progress, work) as advance, _interrupts() as stop:
                 for unit in work.units:
-                    saver = _Saver(store, unit, advance, stop, checkpoint_every, study.snapshots)
+                    saver = _Saver(
+                        store, unit, advance, stop, checkpoint_every, study.snapshots, on_epoch
+                    )
                     _run_unit(store, work, unit, dev, advance, saver, say)
             if work.units:
                 store.compact()
@@ -308,6 +315,23 @@ def train_unit(
     ]
 
 
+def _summary(runs: Sequence[str], state: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each run's latest per-epoch metrics from a trainer state (in the unit's run order)."""
+    out = []
+    for position, k in enumerate(state["order"]):
+        saved = state["results"][position]
+        last = saved["metrics"][-1] if saved["metrics"] else {}
+        row = {"run": runs[k], "status": saved["status"], "epoch": last.get("epoch")}
+        for name in ("train_loss", "train_acc", "test_loss", "test_acc"):
+            value = last.get(name)
+            row[name] = (
+                None if value is None or value != value or abs(value) == float("inf") else value
+            )
+        out.append(row)
+    out.sort(key=lambda r: runs.index(r["run"]))
+    return out
+
+
 def _weights(result, k: int) -> list[tuple[int, bool, bytes]]:
     """Member ``k`` 's final parameters and buffers, and its snapshots, as stored bytes."""
     final = {n: t.detach().cpu() for n, t in result.network(k).state_dict().items()}
@@ -323,8 +347,16 @@ class _Saver:
     member-epochs to the progress bar."""
 
     def __init__(
-        self, store: Store, unit, advance, stop: threading.Event, every: float, snapshots: int
+        self,
+        store: Store,
+        unit,
+        advance,
+        stop: threading.Event,
+        every: float,
+        snapshots: int,
+        on_epoch: Callable[[list[dict[str, Any]]], None] | None = None,
     ) -> None:
+        self.on_epoch = on_epoch
         self.store, self.advance, self.stop, self.every = store, advance, stop, every
         self.runs = [r.key for r in unit]
         self.unit = unit_key(unit, snapshots)
@@ -350,9 +382,13 @@ class _Saver:
         return time.monotonic() - self.last >= self.every
 
     def save(self, state: dict[str, Any], epoch: int, batch: int) -> None:
-        self.store.save_checkpoint(self.unit, self.runs, epoch, batch, ckpt.serialize(state))
+        summary = _summary(self.runs, state)
+        blob = ckpt.serialize(state)
+        self.store.save_checkpoint(self.unit, self.runs, epoch, batch, blob, summary)
         self.last = time.monotonic()
         self._stored(epoch - 1)
+        if self.on_epoch is not None:
+            self.on_epoch(summary)
 
     def stopping(self) -> bool:
         return self.stop.is_set()

@@ -271,11 +271,23 @@ class Store:
     # -- checkpoints of units in training (actlab.study.checkpoints) ---------------------------
 
     def save_checkpoint(
-        self, unit: str, runs: Sequence[str], epoch: int, batch: int, state: bytes
+        self,
+        unit: str,
+        runs: Sequence[str],
+        epoch: int,
+        batch: int,
+        state: bytes,
+        summary: Sequence[dict[str, Any]] = (),
     ) -> None:
-        """Replace ``unit`` 's checkpoint, in one transaction."""
+        """Replace ``unit`` 's checkpoint, in one transaction (``summary``: each run's latest
+        metrics, see :func:`actlab.study.checkpoints.live`)."""
         with integrity.explained(self.path), _transaction(self._conn) as conn:
-            ckpt.save(conn, unit, runs, epoch, batch, state)
+            ckpt.save(conn, unit, runs, epoch, batch, state, summary)
+
+    def live(self) -> list[dict[str, Any]]:
+        """The units in training, with their runs' latest metrics (no training state)."""
+        with integrity.explained(self.path):
+            return ckpt.live(self._conn)
 
     def checkpoint(self, unit: str) -> ckpt.Checkpoint | None:
         """``unit`` 's checkpoint, or ``None``. A damaged one is deleted and reported as a

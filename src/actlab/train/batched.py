@@ -237,6 +237,7 @@ def train(
             state = {
                 "version": STATE_VERSION,
                 "K": K,
+                "order": order,  # order[position] = the member given at that index
                 "epoch": epoch,
                 "batch": batch,
                 "step": step,
