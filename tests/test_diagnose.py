@@ -127,7 +127,7 @@ def test_relu_at_a_reckless_learning_rate_dies_layer_by_layer():
     [
         (["--activations", "sigmoidd"], "sigmoid"),
         (["-a", "relu,tanh", "--epochs", "1"], "diagnose trains one configuration"),
-        (["--depth", "0"], "depth"),
+        (["--depth", "-1"], "depth"),
         (["--lr", "fast"], "--lr 'fast' is not a number"),
         (["no/such/dir"], "does not exist"),
         (["some/dir", "--depth", "3"], "not both (--depth)"),

@@ -5,6 +5,7 @@ resolved wherever names are keys; a setting for a name that is not in the grid i
 from __future__ import annotations
 
 import dataclasses
+import json
 import textwrap
 
 import pytest
@@ -44,6 +45,12 @@ def snapshot_steps(out) -> set[tuple[float, ...]]:
         }
 
 
+def val_rows(out) -> int:
+    """Stored epochs with a validation accuracy or loss."""
+    with Store.open(out) as store:
+        return sum(row["val_loss"] is not None for row in store.metrics())
+
+
 def by(configs, key):
     return {c[key] for c in configs}
 
@@ -66,10 +73,12 @@ def test_every_compare_flag_reaches_the_stored_study(tmp_path):
         "--inits", "kaiming_normal", "--losses", "svm", "--seeds", "0,3", "--epochs", "2",
         "--batch-size", "25", "--target", "0.6", "--name", "walk", "--device", "cpu",
         "--out", out, "--max-members", "1", "--diagnostics", "--snapshots", "2", "--wait",
+        "--validation", "0.2",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     configs, study, diagnostics = stored(out)
     assert study["snapshots"] == 2 and snapshot_steps(out) == {(0, 0.5, 1)}
+    assert by(configs, "validation") == {0.2} and val_rows(out) > 0
     assert len(configs) == 8
     assert by(configs, "dataset") == {"gauss"}
     assert by(configs, "depth") == {1} and by(configs, "width") == {5}
@@ -84,7 +93,7 @@ def test_every_compare_flag_reaches_the_stored_study(tmp_path):
     checked |= {"--dataset", "--depth", "--width", "--activations", "--optimizers", "--lr"}
     checked |= {"--inits", "--losses", "--seeds", "--epochs", "--batch-size", "--target"}
     checked |= {"--name", "--device", "--out", "--max-members", "--diagnostics", "--snapshots"}
-    checked |= {"--wait"}  # nothing to wait for: it must not get in the way
+    checked |= {"--wait", "--validation"}  # nothing to wait for: it must not get in the way
 
     config = tmp_path / "s.toml"
     config.write_text('dataset = "mnist1d"\ndataset_params = {num_samples = 200}\nseeds = 1\n')
@@ -123,6 +132,22 @@ def test_every_compare_flag_reaches_the_stored_study(tmp_path):
     params = configs[0]["dataset_params"]
     assert params["target_column"] == "kind" and params["task"] == "classification"
     checked |= {"--target-column", "--task"}
+
+    tuned, board = tmp_path / "t", tmp_path / "tb"
+    result = invoke(
+        "compare", *TINY, "-a", "relu", "-o", "sgd", "--tune-lr", "0.01,0.1,1", "--seeds", "2",
+        "--tune-seeds", "1", "--backend", "local", "--tensorboard", board, "--json",
+        "--out", tuned,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    configs, study, _ = stored(tuned)
+    assert study["tune_lr"] == [0.01, 0.1, 1.0] and study["tune_seeds"] == 1
+    assert {c["optimizer_params"]["lr"] for c in configs if c["seed"] == 0} == {0.01, 0.1, 1.0}
+    assert len(configs) == 4  # three tuning runs, then the chosen rate with the second seed
+    assert json.loads(result.stdout)  # --json: one document on stdout
+    assert any(board.rglob("events.out.tfevents.*"))  # --tensorboard: event files
+    checked |= {"--tune-lr", "--tune-seeds", "--backend", "--tensorboard", "--json"}
+    checked |= {"--address", "--gpus-per-unit"}  # the Ray backend's: tests/test_ray_backend.py
     assert checked == compare_flags(), "a compare flag this test does not check"
 
 
@@ -147,6 +172,8 @@ dtype = "float64"
 target = 0.7
 diagnostics = true
 snapshots = 1
+validation = 0.25
+shuffle = false
 {lr}
 [activation_params.lrelu]
 negative_slope = 0.2
@@ -201,11 +228,32 @@ def test_every_study_file_key_reaches_the_stored_runs(tmp_path, lr):
         "target": study["target"] == 0.7,
         "diagnostics": study["diagnostics"] is True and diagnostics > 0,
         "snapshots": study["snapshots"] == 1 and snapshot_steps(out) == {(0, 1)},
+        "validation": by(configs, "validation") == {0.25} and val_rows(out) > 0,
+        "shuffle": by(configs, "shuffle") == {False},
+        # tune_lr excludes lr/lrs: its keys are walked by test_tuning_keys_reach_the_store
+        "tune_lr": study["tune_lr"] is None,
+        "tune_seeds": study["tune_seeds"] == 1,
     }
     assert set(checks) == {f.name for f in dataclasses.fields(Study)}, "a key not checked"
     given = "lr" if lr.startswith("lr") else "lrs"
     failed = [k for k, ok in checks.items() if not ok and k in ({"lr", "lrs"} - {given})]
     assert [k for k, ok in checks.items() if not ok] == failed, failed
+
+
+def test_tuning_keys_reach_the_store(tmp_path):
+    config = tmp_path / "t.toml"
+    config.write_text(
+        'dataset = "gauss"\ndepth = 1\nwidth = 3\nepochs = 1\nseeds = [4, 5, 6]\n'
+        'optimizers = ["sgd"]\ntune_lr = [0.3, 0.03, 0.003]\ntune_seeds = 2\n'
+    )
+    out = tmp_path / "o"
+    result = invoke("compare", "--config", config, "--out", out)
+    assert result.exit_code == 0, result.output
+    configs, study, _ = stored(out)
+    assert study["tune_lr"] == [0.003, 0.03, 0.3] and study["tune_seeds"] == 2
+    tuning = {(c["optimizer_params"]["lr"], c["seed"]) for c in configs if c["seed"] in (4, 5)}
+    assert tuning == {(lr, s) for lr in (0.003, 0.03, 0.3) for s in (4, 5)}
+    assert len(configs) == 7 and study["validation"] == 0.1
 
 
 @pytest.mark.parametrize(

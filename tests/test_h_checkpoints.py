@@ -233,11 +233,11 @@ def test_inside_a_long_epoch_a_timed_checkpoint_resumes_mid_epoch(tmp_path):
     saved: list[tuple[int, int]] = []
     real = Store.save_checkpoint
 
-    def spy(self, unit, runs, epoch, batch, state):
+    def spy(self, unit, runs, epoch, batch, *rest):
         saved.append((epoch, batch))
         if len(saved) == 5:  # Ctrl-C in the middle of the first epoch
             os.kill(os.getpid(), signal.SIGINT)
-        return real(self, unit, runs, epoch, batch, state)
+        return real(self, unit, runs, epoch, batch, *rest)
 
     Store.save_checkpoint = spy
     try:

@@ -182,7 +182,7 @@ BAD_SPECS = [
     ({"kind": "mlpp"}, "did you mean: mlp"),
     ({"activation": "rleu"}, "relu"),
     ({"init": "he_norml"}, "he_normal"),
-    ({"depth": 0}, "depth"),
+    ({"depth": -1}, "depth"),  # 0: no hidden layer, a linear model (tests/test_sweeps.py)
     ({"width": 0}, "width"),
     ({"width": 2.5}, "width"),
     ({"dropout": 1.0}, "dropout"),

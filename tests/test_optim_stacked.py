@@ -260,3 +260,25 @@ def test_stacked_optimizer_flat_buffers_equal_per_parameter_updates(dtype):
     for (p, _), (q, _) in zip(params, copies):
         assert torch.equal(p, q)
     assert not torch.equal(params[0][0], start)
+
+
+def test_trainer_finiteness_check_marks_exactly_the_members_with_non_finite_gradients():
+    """The trainer's check decides from sums; a finite overflow must not mark anyone, and a NaN
+    or inf marks exactly the member owning that row (of a stacked or a grouped parameter)."""
+    from actlab.train import StackedOptimizer
+    from actlab.train.batched import _finite_gradients
+
+    params = _stacked_params(torch.float32, torch.Generator().manual_seed(4))
+    opt = StackedOptimizer(params, MIXED)
+    K = len(MIXED)
+    for p, _ in params:
+        p.grad = torch.full_like(p, 3e38)  # every entry finite, every sum inf
+    assert _finite_gradients(opt, K).all()
+    params[0][0].grad[2, 1, 1] = float("nan")
+    params[2][0].grad[1, 0, 0] = float("-inf")  # row 1 of the grouped parameter: member 4
+    expected = torch.ones(K, dtype=torch.bool)
+    expected[[2, 4]] = False
+    assert torch.equal(_finite_gradients(opt, K), expected)
+    for p, _ in params:
+        p.grad = torch.zeros_like(p)
+    assert _finite_gradients(opt, K).all()

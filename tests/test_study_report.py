@@ -1,6 +1,8 @@
 """Statistics over seeds, ranking, and the study report (HTML + PNGs), on hand-made stores:
 mean/CI against hand-computed Student-t values, diverged and failed runs, epochs to target,
-labels from the varying axes, a self-contained HTML file, regression studies, and the CLI."""
+labels from the varying axes, per-factor means, a self-contained HTML file, regression studies,
+and the CLI. Paired tests and ties: test_study_stats_paired.py; time to target:
+test_study_stats_targets.py."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import math
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 from rich.console import Console
 from typer.testing import CliRunner
@@ -16,7 +19,9 @@ import actlab.cli.report_cmd  # noqa: F401  (registers `actlab report`)
 from actlab.cli._app import app
 from actlab.errors import ActlabError
 from actlab.report.study_report import render, report_study, rows, study_summaries
+from actlab.report.study_tables import factor_rows, target_rows
 from actlab.study import Store, run_key
+from actlab.study.factors import factor_summaries
 from actlab.study.stats import clip_to_range, mean_ci, summarize, variant_label, varying_axes
 
 T975_2 = 4.302653  # scipy.stats.t.ppf(0.975, 2): two-sided 95% quantile for n = 3
@@ -178,9 +183,27 @@ def test_epochs_to_target(store):
     # only the diverged seed got to 0.85 (at epoch 1) before it diverged
     assert (relu.epochs_to_target, relu.n_reached) == (1.0, 1)
     assert math.isnan(s["tanh · adam lr=0.002"].epochs_to_target)
-    header, body = rows(list(s.values()))
-    assert header[4] == "epochs to 85%"
-    assert [r[4] for r in body] == ["3.0 (3/3)", "1.0 (1/3)", "- (0/3)", "- (0/3)"]
+
+
+def test_time_to_target_table(store, tmp_path):
+    """The report's time-to-target table: medians over seeds, a run that never reached the
+    target counting as infinitely slow (relu: only the diverged seed got there)."""
+    summaries = summarize(store.runs(), store.metrics(), target=0.85)
+    from actlab.study.targets import target_times
+
+    times = target_times(
+        summaries, store.runs(), store.metrics(), metric="test_acc", target=0.85,
+        sizes=lambda config: 4000,
+    )  # fmt: skip
+    header, body = target_rows(times)
+    assert header[:3] == ("variant", "reached", "epochs")
+    assert [r[:3] for r in body] == [
+        ("gelu · adam lr=0.002", "3/3", "3 [3, 3]"),
+        ("relu · adam lr=0.002", "1/3", "not reached"),
+        ("relu · adam lr=0.01", "0/2", "not reached"),  # the failed run is left out
+        ("tanh · adam lr=0.002", "0/3", "not reached"),
+    ]
+    assert body[0][-1] == "fastest"
 
 
 def test_default_target_is_90_percent_of_the_best_mean(store):
@@ -191,12 +214,20 @@ def test_default_target_is_90_percent_of_the_best_mean(store):
 
 def test_table_rows(store):
     header, body = rows(study_summaries(store))
-    assert header[2] == "final test acc % (mean ± 95% CI)" and "failed" in header
+    assert header[2] == "final test accuracy % (mean ± 95% CI)" and "failed" in header
     gelu = body[0]
     half = 100 * T975_2 * 0.02 / math.sqrt(3)
-    assert gelu[:4] == ("1", "gelu · adam lr=0.002", f"92.0 ± {half:.1f}", "94.0")
-    assert body[1][5:] == ("1/3", "0/3", "3.3")  # diverged, failed, wall s/run
-    assert body[3][2:4] == ("diverged", "-")
+    # relu (seeds 0, 1: 10 and 8 points below gelu) is not separated from it by 2 pairs: 1=
+    assert gelu[:4] == ("1=", "gelu · adam lr=0.002", f"92.0 ± {half:.1f}", "best")
+    assert body[1][:4] == (
+        "1=",
+        "relu · adam lr=0.002",
+        f"82.0 +18.0 −{100 * T975_1 * 0.02:.1f}",
+        "-9.0",
+    )
+    assert body[1][6:] == ("1/3", "0/3", "3.3")  # diverged, failed, wall s/run
+    assert body[2][0] == "3" and body[2][3] == "-15.0"  # 15 points below on both seeds
+    assert body[3][:5] == ("4", "tanh · adam lr=0.002", "diverged", "-", "-")
 
 
 def test_regression_ranks_lowest_loss_first(tmp_path):
@@ -210,11 +241,10 @@ def test_regression_ranks_lowest_loss_first(tmp_path):
         assert summaries[0].final_mean == pytest.approx(0.11)
         assert summaries[0].best == pytest.approx(0.10)  # the lowest loss
         header, body = rows(summaries)
-        assert (
-            header[2] == "final test loss (mean ± 95% CI)" and header[4] == "epochs to loss ≤ 0.2"
-        )
-        assert body[0][3:5] == ("0.1", "1.0 (2/2)")
+        assert header[2:4] == ("final test loss (mean ± 95% CI)", "vs best")
+        assert body[0][3] == "best" and body[1][3] == "+0.2"  # relu's loss is 0.2 higher
         paths = render(s, tmp_path / "report")
+        assert "Time to test loss ≤ 0.2" in paths["report"].read_text(encoding="utf-8")
     assert all(p.is_file() for p in paths.values())
 
 
@@ -299,6 +329,55 @@ def test_curves_encode_activation_by_colour_and_optimizer_by_style(tmp_path):
     assert "relu" in legend and "adam" in legend and len(legend) == 10
 
 
+def test_per_factor_means(tmp_path):
+    """2 activations x 2 learning rates x 3 seeds: the activation's mean over the two rates is,
+    per seed, the average of its two variants; mean ± Student-t over the 3 seeds."""
+    finals = {  # (activation, lr) -> final accuracy per seed
+        ("relu", 0.01): (0.80, 0.82, 0.84),
+        ("relu", 0.1): (0.70, 0.76, 0.79),
+        ("tanh", 0.01): (0.60, 0.66, 0.62),
+        ("tanh", 0.1): (0.72, 0.70, 0.74),
+    }
+    with Store.open(tmp_path / "out", study()) as s:
+        for (act, lr), values in finals.items():
+            for seed, v in enumerate(values):
+                add(s, cfg(act, lr, seed=seed), [0.1, v])
+        add(s, cfg("gelu", 0.01, seed=0), [0.1], status="diverged", step=3)
+        summaries = study_summaries(s)
+        page = render(s, tmp_path / "report")["report"].read_text(encoding="utf-8")
+    levels = {(f.axis, f.text): f for f in factor_summaries(summaries)}
+    assert list(levels) == [
+        ("activation", "relu"), ("activation", "tanh"), ("activation", "gelu"),
+        ("optimizer.lr", "0.01"), ("optimizer.lr", "0.1"),
+    ]  # fmt: skip
+    relu = [(a + b) / 2 for a, b in zip(finals["relu", 0.01], finals["relu", 0.1])]
+    mean, sd = sum(relu) / 3, float(np.std(relu, ddof=1))
+    f = levels["activation", "relu"]
+    assert (f.mean, f.n_variants, f.seeds) == (pytest.approx(mean), 2, (0, 1, 2))
+    assert f.ci == pytest.approx(T975_2 * sd / math.sqrt(3), rel=1e-6)
+    lr01 = [np.mean([finals[a, 0.01][k] for a in ("relu", "tanh")]) for k in range(3)]
+    assert levels["optimizer.lr", "0.01"].mean == pytest.approx(np.mean(lr01))
+    assert levels["optimizer.lr", "0.01"].n_unfinished == 1  # gelu: every run diverged
+    gelu = levels["activation", "gelu"]
+    assert gelu.n_variants == 0 and math.isnan(gelu.mean)
+    header, body = factor_rows(list(levels.values()))
+    assert header[2] == "mean final test accuracy % (± 95% CI)"
+    assert body[0] == ("activation", "relu", f"{100 * mean:.1f} ± {100 * f.ci:.1f}", "2")
+    assert body[2] == ("activation", "gelu", "-", "0 (+1 unfinished)")
+    assert "<h2>Per-factor means</h2>" in page
+
+
+def test_no_factor_table_with_one_axis(store, tmp_path):
+    page = render(store, tmp_path / "r")["report"].read_text(encoding="utf-8")
+    assert "Per-factor means" in page  # activation and lr vary in the fixture
+    with Store.open(tmp_path / "one", study()) as s:
+        for seed in range(2):
+            add(s, cfg("relu", seed=seed), [0.1, 0.8 + seed / 100])
+            add(s, cfg("gelu", seed=seed), [0.1, 0.7 + seed / 100])
+        page = render(s, tmp_path / "one")["report"].read_text(encoding="utf-8")
+    assert "Per-factor means" not in page  # one axis: the ranking already says it
+
+
 # ---------------------------------------------------------------------------- report files
 
 
@@ -320,7 +399,8 @@ def test_render_writes_a_self_contained_report(tmp_path):
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in page
     assert "boom &lt;b&gt;here&lt;/b&gt;" in page
     assert "diverged at step 12" in page
-    assert "default: 90% of the best variant" in page and "<b>72%</b>" in page  # 0.9 * 0.8
+    assert "default: 90% of the best variant" in page  # 0.9 * 0.8:
+    assert "<b>72% test accuracy</b>" in page
 
 
 def test_many_variants_single_seed(tmp_path):

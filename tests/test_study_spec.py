@@ -262,7 +262,7 @@ BAD = [
     ({"target": 1.5}, ParameterError, r"target=1.5 must be a number in \(0, 1\]"),
     ({"diagnostics": "yes"}, ParameterError, "diagnostics='yes' has type str; expected true"),
     ({"name": ""}, ParameterError, "name is empty"),
-    ({"depth": 0}, ParameterError, "depth=0 must be an integer >= 1"),
+    ({"depth": -1}, ParameterError, "depth=-1 must be an integer >= 0"),
     ({"dropout": 1.0}, ParameterError, r"dropout=1 is out of range; valid range is \[0, 1\)"),
     ({"model": "cnn1d", "residual": True}, ParameterError, "residual=True is not one of"),
     ({"normalization": "group"}, ParameterError, "normalization='group' is not one of"),

@@ -12,7 +12,8 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from actlab.web import LIMITS, PlaygroundSession
+from actlab.errors import ParameterError
+from actlab.web import LIMITS, Config, PlaygroundSession
 from actlab.web.protocol import FIELDS, Channel
 
 pytest.importorskip("starlette", reason="the playground's web extra is not installed")
@@ -62,6 +63,9 @@ BAD = {
     "bad anatomy layer": '{"type": "anatomy", "layer": 5}',
     "bad view units": '{"type": "transform", "layer": 0, "units": [0, 9]}',
     "bad race": '{"type": "race", "variants": [{"hidden": [1]}]}',
+    "bad curve point": '{"type": "curve", "add": [1.0, 99]}',
+    "bad curve layer": '{"type": "curve", "layer": 4, "add": [1.0, 1.0]}',
+    "curve point not a pair": '{"type": "curve", "add": [1.0]}',
     "deep nesting": '{"type": "config", "config": ' + "[" * 100_000 + "]" * 100_000 + "}",
     "10 MB": json.dumps({"type": "config", "config": {"seed": 1, "pad": "x" * 10_000_000}}),
 }
@@ -109,6 +113,7 @@ def test_every_message_type_answers():
         "anatomy": {"layer": 0},
         "transform": {"layer": 0, "units": [1, 0]},
         "race": {"variants": [{"optimizer": "adam"}]},
+        "curve": {"layer": 0, "add": [1.0, -0.5]},
         "set_weight": {"layer": 0, "unit": 1, "source": None, "value": 0.25},
         "export": {},
     }
@@ -120,7 +125,7 @@ def test_every_message_type_answers():
     assert channel.session.model[0].bias[1] == 0.25
     network = channel.handle('{"type": "export"}')[0]["network"]
     replies = channel.handle(json.dumps({"type": "load", "network": network}))
-    assert [r["type"] for r in replies] == ["config", "frame"]
+    assert [r["type"] for r in replies] == ["config", "frame", "curve"]  # the 1-D demo stays
 
 
 def test_frame_rasters():
@@ -152,7 +157,7 @@ def test_websocket_round_trip_and_independent_sessions():
         menus = client.get("/api/menus").json()
         assert "tanh" in [a["name"] for a in menus["activations"]]
         assets = re.findall(r'(?:src|href)="(/static/[^"]+)"', page.text)
-        assert len(assets) == 3  # every asset the page names is shipped and served
+        assert len(assets) == 5  # every asset the page names is shipped and served
         for asset in assets:
             assert client.get(asset).status_code == 200
         with client.websocket_connect(WS) as a, client.websocket_connect(WS) as b:
@@ -222,3 +227,135 @@ def test_cli_refuses_beyond_loopback_without_the_flag(monkeypatch):
     result = runner.invoke(cli, ["playground"])
     assert result.exit_code == 0 and "warning" not in result.output
     assert served[1][0] == ("127.0.0.1", 8000)
+
+
+def test_multiclass_frames_carry_the_class_map():
+    channel = Channel(PlaygroundSession({"dataset": "blobs", "n_classes": 4, "hidden": [4]}))
+    config, frame = channel.handle(json.dumps({"type": "config", "config": {"noise": 0.1}}))
+    assert "n_classes=4" in config["query"] and config["config"]["loss"] == "cross_entropy"
+    assert sorted(set(config["points"]["y_train"])) == [0, 1, 2, 3]
+    (frame,) = channel.handle('{"type": "step", "epochs": 5}')
+    classes = base64.b64decode(frame["classes"])
+    assert len(classes) == LIMITS.grid**2 and set(classes) <= {0, 1, 2, 3} and len(set(classes)) > 1
+    assert 0 <= frame["train_accuracy"] <= 1
+    replies = channel.handle(json.dumps({"type": "race", "variants": [{"optimizer": "adam"}]}))
+    assert len(base64.b64decode(replies[-1]["racers"][1]["classes"])) == LIMITS.grid**2
+    (frame,) = channel.handle('{"type": "config", "config": {"dataset": "xor"}}')[1:]
+    assert frame["classes"] is None
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_open_starts_a_browser_on_the_loopback_url(tmp_path):
+    # A fake browser (webbrowser honours $BROWSER) records the URL it is asked to open.
+    import os
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    record = tmp_path / "opened.txt"
+    fake = tmp_path / "browser.sh"
+    fake.write_text(
+        f'#!/bin/sh\nprintf "%s" "$1" > "{record}.part" && mv "{record}.part" "{record}"\n'
+    )
+    fake.chmod(0o755)
+    port = _free_port()
+    env = {**os.environ, "BROWSER": str(fake), "DISPLAY": ""}
+    log = tmp_path / "server.log"
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "actlab", "playground", "--port", str(port), "--open"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while not record.exists():
+            assert server.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "the browser was not opened within 60 s"
+            time.sleep(0.1)
+        url = record.read_text()
+        assert url == f"http://127.0.0.1:{port}/"
+        with urllib.request.urlopen(url, timeout=10) as page:  # the server answers there
+            assert page.status == 200 and b"actlab" in page.read()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_open_is_called_with_the_url_it_serves(monkeypatch):
+    import threading
+    import webbrowser
+
+    import uvicorn
+
+    opened, ran = [], []
+    monkeypatch.setattr(webbrowser, "open", lambda url, *a, **k: opened.append(url))
+    monkeypatch.setattr(threading, "Timer", lambda delay, fn, args: _Now(fn, args))
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: ran.append(kw))
+    runner = CliRunner()
+    result = runner.invoke(cli, ["playground", "--port", "8123", "--open"])
+    assert result.exit_code == 0, result.output
+    assert opened == ["http://127.0.0.1:8123/"] and ran[0]["host"] == "127.0.0.1"
+    result = runner.invoke(cli, ["playground", "--host", "::1", "--port", "8124", "--open"])
+    assert result.exit_code == 0 and opened[-1] == "http://[::1]:8124/"
+    result = runner.invoke(cli, ["playground", "--port", "8125"])
+    assert result.exit_code == 0 and len(opened) == 2  # no --open: no browser
+
+
+class _Now:
+    """A ``threading.Timer`` stand-in that runs at ``start()`` without waiting."""
+
+    def __init__(self, fn, args) -> None:
+        self.fn, self.args = fn, args
+
+    def start(self) -> None:
+        self.fn(*self.args)
+
+
+def test_the_1d_regression_demo_over_the_protocol():
+    channel = Channel(PlaygroundSession({"hidden": [4, 3], "optimizer": "adam", "seed": 1}))
+    frame, curve = channel.handle('{"type": "curve", "layer": 1}')
+    assert frame["type"] == "frame" and curve["type"] == "curve" and curve["layer"] == 1
+    start = len(curve["points"])
+    assert len(curve["units"]) == 3 and len(curve["fit"]) == len(curve["x"])
+    *_, curve = channel.handle('{"type": "curve", "add": [3.0, 2.5]}')
+    assert curve["points"][-1] == [3.0, 2.5] and len(curve["points"]) == start + 1
+    # A bad point changes nothing, the demo stays open.
+    error = channel.handle('{"type": "curve", "layer": 0, "add": [3.0, 1e9]}')
+    assert [r["type"] for r in error] == ["error"] and "|y| <= 3" in error[0]["message"]
+    assert channel.curve.layer == 1 and len(channel.curve.points) == start + 1
+    # Every step trains it too; the fit comes near the new point.
+    for _ in range(6):
+        frame, curve = channel.handle('{"type": "step", "epochs": 10}')
+    assert frame["epoch"] == curve["epoch"] == 60
+    near = min(range(len(curve["x"])), key=lambda i: abs(curve["x"][i] - 3.0))
+    assert abs(curve["fit"][near] - 2.5) < 0.3 and curve["loss"] < 0.05
+    # A new configuration rebuilds the network and keeps the points; reset starts over.
+    *_, curve = channel.handle('{"type": "config", "config": {"activation": "relu"}}')
+    assert curve["epoch"] == 0 and len(curve["points"]) == start + 1
+    channel.handle('{"type": "step", "epochs": 2}')
+    assert channel.handle('{"type": "reset"}')[-1]["epoch"] == 0
+    *_, closed = channel.handle('{"type": "curve", "layer": null}')
+    assert closed == {"type": "curve", "layer": None} and channel.curve is None
+    assert [r["type"] for r in channel.handle('{"type": "step"}')] == ["frame"]
+
+
+def test_the_1d_demo_without_hidden_layers_and_its_point_limit():
+    from actlab.web.curve import Curve
+
+    curve = Curve(Config.from_dict({"hidden": []}), points=[])
+    assert curve.view()["units"] == [] and curve.view()["loss"] is None
+    assert curve.step(1)["epoch"] == 0  # nothing to fit
+    for i in range(LIMITS.max_curve_points):
+        curve.add(0.01 * i, 0.0)
+    with pytest.raises(ParameterError, match=f"at most {LIMITS.max_curve_points} points"):
+        curve.add(1.0, 1.0)

@@ -2,7 +2,8 @@
 
 Skipped, with the reason, where playwright or Chromium is missing (``apt-get install chromium``;
 ``ACTLAB_CHROMIUM`` names another binary). With ``ACTLAB_PLAYGROUND_SHOTS=docs/img`` the
-screenshot test also writes the documentation's pictures there.
+screenshot test also writes the documentation's pictures there (``ACTLAB_PLAYGROUND_ONLY`` names
+a comma-separated subset).
 """
 
 from __future__ import annotations
@@ -225,6 +226,15 @@ def test_health_marks_a_dead_unit(page, server):
     assert page.locator("#health_table td").nth(0).text_content() == "layer1"
 
 
+def test_health_says_when_steps_are_below_float32_resolution(page, server):
+    ready(page, server + "/?hidden=2&learning_rate=1e-9")
+    page.click("#step")
+    page.wait_for_selector("#health_table td.lost")
+    cells = page.locator("#health_table td.lost").all_text_contents()
+    assert len(cells) == 2 and all("below float32 resolution" in c for c in cells)
+    assert all(c.startswith("< ") for c in cells) and not page.errors  # not "0.0"
+
+
 def test_race_side_by_side(page, server):
     ready(page, server + "/?dataset=xor&hidden=3")
     rows = page.locator(".variant")
@@ -263,6 +273,35 @@ def test_convnetjs_view(page, server):
     assert not page.errors
 
 
+def test_1d_regression_click_adds_a_point_that_the_network_fits(page, server):
+    ready(page, server + "/?hidden=8,8&activation=tanh&optimizer=adam&learning_rate=0.03&seed=1")
+    page.click("#curve_open")
+    page.wait_for_selector("#curve:not([hidden])")
+    page.wait_for_function("() => window.playground.curve")
+    start = page.evaluate("() => window.playground.curve.points.length")
+    plot = page.locator("#curve_plot")
+    box = plot.bounding_box()
+    # x = 3, y = 2.4: three quarters across ([-6, 6]), a tenth from the top ([-3, 3])
+    page.mouse.click(box["x"] + 0.75 * box["width"], box["y"] + 0.1 * box["height"])
+    page.wait_for_function(f"() => window.playground.curve.points.length === {start + 1}")
+    x, y = page.evaluate("() => window.playground.curve.points.at(-1)")
+    assert x == pytest.approx(3.0, abs=0.1) and y == pytest.approx(2.4, abs=0.1)
+    assert str(start + 1) in page.text_content("#curve_info")
+    page.click("#play")
+    page.wait_for_function("() => window.playground.curve.epoch >= 40", timeout=60_000)
+    page.click("#play")
+    page.wait_for_timeout(300)
+    curve = page.evaluate("() => window.playground.curve")
+    near = min(range(len(curve["x"])), key=lambda i: abs(curve["x"][i] - x))
+    assert abs(curve["fit"][near] - y) < 0.3  # the fit passes near the clicked point
+    assert len(curve["units"]) == 8  # the units of layer 1, drawn under the fit
+    page.select_option("#curve_layer", index=1)
+    page.wait_for_function("() => window.playground.curve.layer === 1")
+    page.click("#curve_close")
+    page.wait_for_selector("#curve", state="hidden")
+    assert not page.errors
+
+
 def test_export_then_load_a_network(page, server, tmp_path):
     ready(page, server + "/?hidden=3&seed=5")
     page.click("#step")
@@ -277,6 +316,136 @@ def test_export_then_load_a_network(page, server, tmp_path):
     page.wait_for_function("() => window.playground.frame.epoch === 0")
     page.set_input_files("#load", str(path))
     page.wait_for_function("() => window.playground.frame.epoch === 1")
+
+
+def test_a_race_link_opens_the_same_race_running(browser, page, server):
+    ready(page, server + "/?dataset=xor&hidden=3&seed=2")
+    rows = page.locator(".variant")
+    rows.nth(0).locator("select").nth(0).select_option("optimizer")
+    rows.nth(0).locator("select").nth(1).select_option("adam")
+    rows.nth(1).locator("select").nth(0).select_option("learning_rate")
+    rows.nth(1).locator("input").fill("0.3")
+    page.check("#show_test")
+    page.check("#discretize")
+    page.click("#race_start")
+    page.wait_for_function("() => window.playground.race")
+    page.wait_for_function("() => location.hash.includes('race=')")
+    url = page.url
+    assert "race=optimizer:adam" in url and "race=learning_rate:0.3" in url
+    assert "test=1" in url and "discretize=1" in url
+    changes = page.evaluate("() => window.playground.race.racers.map((r) => r.changes)")
+    other = browser.new_page()
+    try:
+        ready(other, url + "&play=1")  # the same link, asking to start training at once
+        racing = "window.playground.race && window.playground.race.racers"
+        other.wait_for_function(f"() => {racing} && {racing}.every((r) => r.epoch >= 3)")
+        assert (
+            other.evaluate("() => window.playground.race.racers.map((r) => r.changes)") == changes
+        )
+        assert other.is_checked("#show_test") and other.is_checked("#discretize")
+        assert other.evaluate("() => window.playground.playing") is True
+        assert other.locator(".racer .rlabel").all_text_contents() == [
+            "#1 (this network)",
+            "#2 optimizer adam",
+            "#3 learning rate 0.3",
+        ]
+        # the race panel shows the link's variants, so "Restart race" runs the same race
+        assert other.input_value(".variant >> nth=0 >> select >> nth=1") == "adam"
+        assert other.input_value(".variant >> nth=1 >> input") == "0.3"
+    finally:
+        other.close()
+    page.click("#race_end")
+    page.wait_for_function("() => !location.hash.includes('race=')")
+
+
+def test_a_classroom_link_hides_the_chosen_controls(page, server):
+    ready(
+        page, server + "/?dataset=circle&hidden=3,2#hide=lr,activation,dataset,layers,race,features"
+    )
+    for selector in (
+        "#learning_rate",
+        "#activation",
+        "#datasets",
+        "#race",
+        "#add_layer",
+        ".layer-ctl .plus >> nth=0",
+        "#net .node.off >> nth=0",
+    ):
+        assert page.locator(selector).is_hidden(), selector
+    for selector in ("#optimizer", "#noise", "#play", "#heatmap", ".layer-ctl .view >> nth=0"):
+        assert page.locator(selector).is_visible(), selector
+    page.click("#net .col.features .node.on >> nth=0")  # features are locked: nothing changes
+    page.click("#step")
+    wait_epoch(page, 1)
+    assert page.evaluate("() => window.playground.config.features") == ["x1", "x2"]
+    assert page.url.endswith("hide=learning_rate,activation,dataset,layers,race,features")
+    page.select_option("#optimizer", "adam")  # rebuilt network: still hidden
+    page.wait_for_function("() => window.playground.config.optimizer === 'adam'")
+    assert page.locator(".layer-ctl .minus >> nth=1").is_hidden()
+    assert not page.errors
+    ready(page, server + "/#hide=lr,nonsense")
+    assert "unknown control(s) nonsense" in page.text_content("#status")
+    assert page.locator("#learning_rate").is_hidden()
+
+
+def hue_families(png: Path, share: float = 0.1) -> list[float]:
+    """Mean hues (degrees) of the colour families covering at least ``share`` of the picture.
+
+    Pixels with little colour (the grey of "no preference", white and black strokes) are left
+    out; the rest are binned by hue in 10-degree bins, and a family is a run of neighbouring
+    bins that are each above 0.5 % of the picture (hue is circular: the last bin touches the
+    first)."""
+    import numpy as np
+    from PIL import Image
+
+    hsv = np.asarray(Image.open(png).convert("RGB").convert("HSV")).reshape(-1, 3).astype(float)
+    coloured = hsv[(hsv[:, 1] > 80) & (hsv[:, 2] > 60), 0] * 360 / 256
+    counts = np.histogram(coloured, bins=36, range=(0, 360))[0]
+    busy = counts > 0.005 * len(hsv)
+    if busy.all():
+        return [0.0]
+    start = int(np.argmin(busy))  # a quiet bin: runs never wrap past it
+    families, run = [], []
+    for i in [(start + j) % 36 for j in range(37)]:
+        if busy[i]:
+            run.append(i)
+        elif run:
+            size = counts[run].sum()
+            if size >= share * len(hsv):
+                families.append(float(np.average([10 * b + 5 for b in run], weights=counts[run])))
+            run = []
+    return families
+
+
+def test_multiclass_heatmap_shows_one_hue_per_class(page, server, tmp_path):
+    ready(
+        page,
+        server + "/?dataset=blobs&n_classes=3&noise=0.1&hidden=6&optimizer=adam"
+        "&learning_rate=0.03&seed=1",
+    )
+    assert page.is_visible("#n_classes_box") and page.input_value("#loss") == "cross_entropy"
+    assert page.text_content("#legend_high") == "class 2"
+    page.click("#play")
+    wait_epoch(page, 15)
+    page.click("#play")
+    page.wait_for_timeout(300)
+    assert frame(page)["train_accuracy"] > 0.9
+    assert page.text_content("#train_accuracy").endswith("%")
+    path = tmp_path / "heatmap.png"
+    page.locator("#heatmap").screenshot(path=str(path))
+    hues = hue_families(path)
+    # orange (about 30 degrees), blue (about 200) and green (about 120), each a tenth or more
+    assert len(hues) >= 3, hues
+    assert min(abs(h - 120) for h in hues) < 20 and min(abs(h - 205) for h in hues) < 20
+    # The same check on a two-class set finds two families: the check can fail.
+    ready(page, server + "/?dataset=gauss&hidden=2&learning_rate=0.1&seed=1")
+    page.click("#play")
+    wait_epoch(page, 5)
+    page.click("#play")
+    page.wait_for_timeout(300)
+    page.locator("#heatmap").screenshot(path=str(path))
+    assert len(hue_families(path)) == 2 and not page.errors
+    assert page.is_hidden("#n_classes_box")
 
 
 def test_cli_refuses_to_bind_beyond_loopback_without_the_flag():
@@ -303,7 +472,16 @@ def _race(page) -> None:
     page.wait_for_function("() => window.playground.race")
 
 
+def _curve(page) -> None:
+    page.click("#curve_open")
+    page.wait_for_function("() => window.playground.curve")
+    box = page.locator("#curve_plot").bounding_box()
+    page.mouse.click(box["x"] + 0.8 * box["width"], box["y"] + 0.15 * box["height"])
+    page.wait_for_function("() => window.playground.curve.points.length === 8")
+
+
 SETUP = {
+    "playground_curve": _curve,
     "playground_race": _race,
     "playground_anatomy": lambda page: page.click("h3.layer-name >> nth=0"),
     "playground_convnetjs": lambda page: page.click(".layer-ctl .view >> nth=1"),
@@ -317,6 +495,10 @@ SHOTS = {
     "playground_convnetjs": "/?dataset=circle&hidden=6,2&activation=tanh&learning_rate=0.1&seed=3",
     "playground_regression": "/?dataset=multi_gauss&hidden=8,6&activation=silu"
     "&optimizer=adam&learning_rate=0.01&seed=2",
+    "playground_curve": "/?dataset=circle&hidden=8,8&activation=tanh&optimizer=adam"
+    "&learning_rate=0.03&seed=1",
+    "playground_multiclass": "/?dataset=spiral_arms&n_classes=3&hidden=8,8,8"
+    "&features=x1,x2,sin_x1,sin_x2&optimizer=adam&learning_rate=0.01&seed=0",
 }
 
 
@@ -326,6 +508,10 @@ def test_screenshots(page, server, tmp_path):
     out = Path(wanted or tmp_path)
     out.mkdir(parents=True, exist_ok=True)
     shots = SHOTS if wanted else dict(list(SHOTS.items())[:1])  # in CI: one, to keep it short
+    only = [n for n in os.environ.get("ACTLAB_PLAYGROUND_ONLY", "").split(",") if n]
+    if only:
+        assert set(only) <= set(SHOTS), f"ACTLAB_PLAYGROUND_ONLY names unknown shots: {only}"
+        shots = {name: SHOTS[name] for name in only}
     for name, query in shots.items():
         ready(page, server + query)
         if name in SETUP:

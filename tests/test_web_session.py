@@ -114,7 +114,11 @@ def test_menus_are_the_catalogs():
     assert len(shown) == len(ACTIVATIONS.names()) - 1  # only maxout changes a layer's width
     for problem, entries in m["losses"].items():
         assert [e["name"] for e in entries] == losses_for(problem)
-        assert all(LOSSES.get(e["name"]).task == problem for e in entries)
+        task = "classification" if problem == "multiclass" else problem
+        assert all(LOSSES.get(e["name"]).task == task for e in entries)
+    multiclass = [e["name"] for e in m["losses"]["multiclass"]]
+    assert "cross_entropy" in multiclass and "binary_logistic" not in multiclass
+    assert all("index" in LOSSES.get(n).targets for n in multiclass)
     assert m["features"] == list(FEATURES)
     assert m["limits"]["max_layers"] == LIMITS.max_layers
 
@@ -324,3 +328,103 @@ def test_convnetjs_view_maps_the_grid_and_the_points_through_the_network():
     for layer, units in ((2, [0, 1]), (0, [0, 4]), (0, [0]), (0, "ab"), (True, [0, 1])):
         with pytest.raises(ParameterError):
             transformed(s, layer, units)
+
+
+def test_a_session_trains_a_three_class_spiral():
+    s = PlaygroundSession(
+        {
+            "dataset": "spiral_arms",
+            "n_classes": 3,
+            "hidden": [8, 8, 8],
+            "features": ["x1", "x2", "sin_x1", "sin_x2"],
+            "optimizer": "adam",
+            "learning_rate": 0.01,
+            "seed": 0,
+        }
+    )
+    assert s.config.loss == "cross_entropy" and s.model[-1].out_features == 3
+    before = s.frame()
+    assert before.train_accuracy < 0.6
+    after = s.step(60)  # about 0.98 after 30 epochs (seed 0)
+    assert after.train_accuracy >= 0.9 and after.train_loss < 0.5 * before.train_loss
+    assert after.test_accuracy >= 0.85
+    # The heatmap: the most probable class and 2 p - 1 of it, p from the softmax of the scores.
+    g = LIMITS.grid
+    assert after.classes.shape == (g, g) and set(after.classes.unique().tolist()) == {0, 1, 2}
+    with torch.no_grad():
+        p = torch.softmax(s.model(s._x_grid), dim=1)
+    assert torch.equal(after.classes.reshape(-1), p.argmax(dim=1))
+    assert torch.allclose(after.output.reshape(-1), 2 * p.max(dim=1).values - 1)
+    assert after.output.min() >= 2 / 3 - 1 - 1e-6
+
+
+def test_two_class_frames_have_no_class_map_and_accuracy_only_for_classification():
+    f = PlaygroundSession({"dataset": "xor", "hidden": [3]}).frame()
+    assert f.classes is None and 0 <= f.train_accuracy <= 1
+    r = PlaygroundSession({"dataset": "plane", "hidden": [3]}).frame()
+    assert r.classes is None and r.train_accuracy is None and r.test_accuracy is None
+
+
+def test_multiclass_choice_round_trips_through_the_url():
+    cfg = Config.from_dict({"dataset": "blobs", "n_classes": 5, "noise": 0.1})
+    query = cfg.to_query()
+    assert "n_classes=5" in query and Config.from_query(query) == cfg
+    assert "n_classes" not in Config.from_dict({"dataset": "circle"}).to_query()
+    s = PlaygroundSession(Config.from_query(query))
+    assert s.dataset.n_classes == 5 and set(s.dataset.y_train.tolist()) == set(range(5))
+    assert s.configure({"n_classes": 4}) is True and s.dataset.n_classes == 4
+
+
+@pytest.mark.parametrize(
+    "fields, words",
+    [
+        ({"dataset": "spiral_arms", "loss": "binary_logistic"}, "unknown loss 'binary_logistic'"),
+        ({"dataset": "blobs", "n_classes": 7}, "n_classes=7 is out of range"),
+        ({"dataset": "blobs", "n_classes": 1}, "n_classes=1 is out of range"),
+    ],
+)
+def test_bad_multiclass_config_one_line(fields, words):
+    with pytest.raises(ParameterError) as e:
+        Config.from_dict(fields)
+    assert words in str(e.value) and "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("loss", losses_for("multiclass"))
+def test_every_multiclass_loss_trains(loss):
+    s = PlaygroundSession({"dataset": "blobs", "n_classes": 4, "loss": loss, "hidden": [4]})
+    f = s.step(2)
+    assert math.isfinite(f.train_loss) and f.classes is not None
+
+
+def test_effective_lr_below_float32_resolution_is_not_shown_as_zero():
+    # lr 1e-9: every step is far below half the float32 spacing of weights around 0.5, so the
+    # applied update is exactly 0 and the measured rate would read 0.0 (what the panel showed).
+    s = PlaygroundSession({"hidden": [3, 2], "learning_rate": 1e-9, "seed": 1})
+    before = weights(s)
+    layers = s.step(1).health["layers"]
+    after = weights(s)
+    for key in [k for k in before if k.endswith("weight")]:  # biases start at 0 and do move
+        assert torch.equal(before[key], after[key])  # the weight steps were lost to rounding
+    for name in ("layer1", "layer2", "output"):
+        health = layers[name]
+        assert health["effective_lr"] != 0.0 and health["effective_lr"] is None
+        assert health["frozen_fraction"] == 1.0
+        assert 1e-9 <= health["effective_lr_below"] < 1e-4  # an upper bound, and a true one
+    # A rate float32 can resolve is measured as before, with nothing frozen and no bound.
+    s = PlaygroundSession({"hidden": [3, 2], "learning_rate": 0.03, "seed": 1})
+    layers = s.step(1).health["layers"]
+    assert layers["layer1"]["effective_lr"] == pytest.approx(0.03, rel=1e-3)
+    assert layers["layer1"]["frozen_fraction"] == 0 and "effective_lr_below" not in layers["layer1"]
+
+
+def test_frozen_share_and_bound_of_one_step():
+    from actlab.web.health import frozen
+
+    w = torch.tensor([1.0, 1.0, 2.0, 0.5])
+    g = torch.tensor([1.0, 2.0, 1.0, 0.0])  # the last weight has no gradient: not counted
+    after = w + torch.tensor([1e-9, 2e-3, 1e-3, 0.0])
+    share, bound = frozen(g, w, after)
+    assert share == pytest.approx(1 / 3)
+    spacing = torch.finfo(torch.float32).eps  # float32 spacing at 1.0
+    rates = sorted([spacing / 1.0, (after[1] - w[1]).item() / 2.0, (after[2] - w[2]).item()])
+    assert bound == pytest.approx(rates[1], rel=1e-6)  # the median of three

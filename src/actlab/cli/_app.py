@@ -69,6 +69,7 @@ COMMANDS = (
     "race_cmd",
     "compare_cmd",
     "report_cmd",
+    "watch_cmd",
     "diagnose_cmd",
     "playground_cmd",
     "landscape_cmd",

@@ -54,13 +54,14 @@ def os_error(e: OSError) -> str:
     return f"{where}{what}"
 
 
-def console() -> Console:
-    """A rich console for tables and progress: the terminal's width, or at least 120 columns
-    when writing to a file or pipe (rich would assume 80 and fold the tables)."""
+def console(*, stderr: bool = False) -> Console:
+    """A rich console for tables and progress (on stderr with ``stderr``, e.g. beside ``--json``
+    on stdout): the terminal's width, or at least 120 columns when writing to a file or pipe
+    (rich would assume 80 and fold the tables); colours only in a terminal."""
     from rich.console import Console
 
-    out = Console()
-    return out if out.is_terminal else Console(width=max(out.width, 120))
+    out = Console(stderr=stderr)
+    return out if out.is_terminal else Console(stderr=stderr, width=max(out.width, 120))
 
 
 def parse_assignments(items: Iterable[str], what: str = "--param") -> list[tuple[str, str]]:

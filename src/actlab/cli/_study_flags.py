@@ -59,7 +59,34 @@ SEEDS = typer.Option(
 )
 EPOCHS = typer.Option(None, "--epochs", help="Passes over the training set.")
 BATCH_SIZE = typer.Option(
-    None, "--batch-size", help="Examples per step: N, 1 (SGD) or 'full' (gradient descent)."
+    None,
+    "--batch-size",
+    help="Examples per step: N, 1 (SGD) or 'full' (gradient descent); a list (1,10,full) "
+    "sweeps it.",
+)
+
+
+def _a_value(value: str | None) -> str | None:
+    """A list-valued option must not swallow the next flag as its value (``--epochs --out``)."""
+    if value is not None and value.startswith("--"):
+        raise typer.BadParameter(f"needs a value, got the flag {value!r}")
+    return value
+
+
+DEPTH_LIST = typer.Option(
+    None,
+    "--depth",
+    help="Hidden layers / conv blocks (0: no hidden layer); a list sweeps it.",
+    callback=_a_value,
+)
+WIDTH_LIST = typer.Option(
+    None, "--width", help="Units / channels per layer; a list sweeps it.", callback=_a_value
+)
+EPOCHS_LIST = typer.Option(
+    None,
+    "--epochs",
+    help="Passes over the training set; a list (10,20,40) sweeps it.",
+    callback=_a_value,
 )
 DEVICE = typer.Option("cpu", "--device", help="Where to train: cpu, cuda, cuda:1, mps.")
 FORCE = typer.Option(False, "--force", help="Replace a store in OUT that holds a different study.")
@@ -68,6 +95,21 @@ WAIT = typer.Option(
     "--wait",
     help="If another actlab process is running a study in OUT, wait for it to finish instead "
     "of stopping at once.",
+)
+BACKEND = typer.Option(
+    "local",
+    "--backend",
+    help="Where units train: local (this process) or ray (tasks on a Ray cluster; "
+    'pip install "actlab[ray]"; docs/scaling.md).',
+)
+ADDRESS = typer.Option(
+    None,
+    "--address",
+    help="With --backend ray: the cluster, auto (one started with 'ray start' here) or "
+    "HOST:PORT (default: a local one started for this study).",
+)
+GPUS_PER_UNIT = typer.Option(
+    0.0, "--gpus-per-unit", help="With --backend ray: GPUs each unit reserves (--device cuda)."
 )
 
 DEFAULT_PRESET = "quickstart"
@@ -129,9 +171,39 @@ def _seeds(text: str | None) -> Any:
 
 
 def _batch(text: str | None) -> Any:
-    if text is None or text.strip().lower() == "full":
-        return None if text is None else "full"
-    return _number(text, "--batch-size", int)
+    if text is None:
+        return None
+    parts = [t.strip() for t in text.split(",")]
+    if not all(parts):
+        raise ParameterError(f"--batch-size {text!r} has an empty value")
+    values = ["full" if t.lower() == "full" else _number(t, "--batch-size", int) for t in parts]
+    return values[0] if len(values) == 1 else values
+
+
+def tune_grid(text: str | None) -> Any:
+    """``--tune-lr``: ``default`` -> the default grid (``True``), ``a,b,c`` -> rates."""
+    if text is None:
+        return None
+    if text.strip().lower() == "default":
+        return True
+    parts = [t.strip() for t in text.split(",")]
+    if not all(parts):
+        raise ParameterError(f"--tune-lr {text!r} has an empty value")
+    return [_number(t, "--tune-lr") for t in parts]
+
+
+def _ints(text: Any, flag: str) -> Any:
+    """``"3"`` -> 3, ``"1,2,3"`` -> [1, 2, 3] (a swept field); ints pass through."""
+    if text is None or not isinstance(text, str):
+        return text
+    parts = [t.strip() for t in text.split(",")]
+    if not all(parts):
+        raise ParameterError(f"{flag} {text!r} has an empty value")
+    values = [_number(t, flag, int) for t in parts]
+    for t, v in zip(parts, values, strict=True):
+        if not isinstance(v, int):
+            raise ParameterError(f"{flag} {t!r} is not an integer")
+    return values[0] if len(values) == 1 else values
 
 
 def base_study(config: Path | None, preset: str | None, dataset: str | None = None) -> Study:
@@ -187,13 +259,13 @@ def _canonical(list_key: str, name: str) -> str:
         return name
 
 
-def progress_bar(console: Console):
+def progress_bar(console: Console, live: Any = None):
     """The study's progress, in stored member-epochs (a run's epochs count once its unit has
-    checkpointed them: what a kill would keep)."""
+    checkpointed them: what a kill would keep), with ``live`` (a :class:`~._live.LiveRows`)
+    under the bar in a terminal; plain lines, no bar, when the console is not a terminal."""
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
-        Progress,
         TextColumn,
         TimeElapsedColumn,
         TimeRemainingColumn,
@@ -227,11 +299,11 @@ def progress_bar(console: Console):
             f"[bold]{study.name}[/]: {len(work.runs)} runs ({_shape(study)}), "
             f"{work.pending} to train in {len(work.units)} stacked unit(s){resumed}"
         )
-        with Progress(*columns, console=console, transient=False) as bar:
-            task = bar.add_task(
-                f"{study.name}: training", total=work.member_epochs, completed=work.resumed
-            )
-            yield lambda n: bar.advance(task, n)
+        from actlab.cli._live import progress
+
+        what = f"{study.name}: training"
+        with progress(console, columns, what, work.member_epochs, work.resumed, live) as advance:
+            yield advance
 
     return factory
 
@@ -278,7 +350,12 @@ def study_from_flags(
         "seeds": _seeds(seeds),
         "batch_size": _batch(batch_size),
     }
+    for key in ("depth", "width", "epochs"):
+        if key in fields:
+            changes[key] = _ints(fields[key], f"--{key}")
     changes = {k: v for k, v in changes.items() if v is not None} | _lr(lr)
+    if changes.get("tune_lr") is not None and lr is None:  # tuning replaces the recipe's rates
+        changes |= {"lr": None, "lrs": ()}
     if "dataset" in changes and changes["dataset"] != study.dataset:
         changes.setdefault("dataset_params", {})
         changes.setdefault("target", None)  # the preset's target was for its dataset

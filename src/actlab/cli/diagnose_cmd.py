@@ -20,11 +20,17 @@ if TYPE_CHECKING:
     from actlab.study.store import Store
 
 
-def _show(store: Store, console: Console) -> None:
+def _show(store: Store, console: Console, as_json: bool = False) -> None:
     from actlab.report.diagnosis import diagnose_store, render
     from actlab.report.study_report import study_summaries
 
-    for diagnosis in diagnose_store(store, study_summaries(store)):
+    diagnoses = diagnose_store(store, study_summaries(store))
+    if as_json:
+        from actlab.cli._outputs import emit
+
+        emit({"study": store.study.get("name"), "store": store.path, "diagnoses": diagnoses})
+        return
+    for diagnosis in diagnoses:
         console.print(render(diagnosis))
 
 
@@ -58,6 +64,12 @@ def diagnose_command(
     ),
     force: bool = flags.FORCE,
     wait: bool = flags.WAIT,
+    as_json: bool = typer.Option(
+        False,
+        "--json",
+        help="Print the diagnoses (health tables, findings, ratios) as one JSON document; "
+        "progress goes to stderr.",
+    ),
 ) -> None:
     """Diagnose a network: per-layer activation statistics, dead, saturated and inactive units,
     gradient and update sizes, the findings they point to (vanishing or exploding gradients,
@@ -78,7 +90,7 @@ def diagnose_command(
     given |= dict(width=width, activations=activations, optimizers=optimizers, lr=lr)
     given |= dict(inits=inits, losses=losses, seeds=seeds, epochs=epochs, batch_size=batch_size)
     given |= dict(out=out, target_column=target_column, task=task)
-    console = Console(width=140)
+    console = Console(width=140, stderr=as_json)
     if study_dir is not None:
         named = [f"--{k.replace('_', '-')}" for k, v in given.items() if v is not None]
         if named:
@@ -86,7 +98,7 @@ def diagnose_command(
         if not study_dir.is_dir():
             raise ActlabError(f"{study_dir} does not exist or is not a directory")
         with Store.open(study_dir) as store:
-            _show(store, console)
+            _show(store, console, as_json)
         return
 
     from actlab.study.runner import run_study
@@ -133,4 +145,4 @@ def diagnose_command(
         except KeyboardInterrupt:
             raise flags.interrupted(where) from None
         store = stack.enter_context(store)
-        _show(store, console)
+        _show(store, console, as_json)

@@ -16,6 +16,9 @@ def inspect_command(
     cost: bool = typer.Option(
         True, "--cost/--no-cost", help="Measure forward+backward time relative to relu."
     ),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the entry and its properties as one JSON document."
+    ),
 ) -> None:
     """Show an activation's formula and its computed properties: range, monotonicity,
     zero-centredness, saturation, dead region, smoothness, gain and cost -- with the pros and
@@ -28,6 +31,19 @@ def inspect_command(
 
     info = ACTIVATIONS.get(name)
     params = info.bind(info.parse(dict(parse_assignments(param))))
+    if as_json:
+        from actlab.activations.properties import compute
+        from actlab.cli._outputs import emit
+        from actlab.init import auto_choice
+
+        pr = compute(info, measure_cost=cost, **params)
+        auto = auto_choice(info.name, pr.params).summary() if info.kind == "elementwise" else None
+        emit({"name": info.name, "params": params, "summary": info.summary,
+              "formula": info.formula, "derivative": info.derivative or None,
+              "reference": info.reference, "properties": pr,
+              "table": [dict(zip(("property", "value", "how"), row)) for row in pr.rows()],
+              "findings": pr.findings(), "auto_init": auto})  # fmt: skip
+        return
     console = Console(width=max(Console().width, 110))
     # The header first: the properties below take a moment (quadratures, the timed cost).
     shown = ", ".join(f"{k}={v!r}" for k, v in params.items())

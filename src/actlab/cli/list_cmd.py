@@ -37,12 +37,24 @@ def _defaults(info) -> str:
 def list_command(
     catalog: str = typer.Argument(..., help=f"One of: {', '.join(CATALOGS)}."),
     plain: bool = typer.Option(False, "--plain", help="Tab-separated output without a table."),
+    as_json: bool = typer.Option(False, "--json", help="Print the entries as one JSON document."),
 ) -> None:
     """List a catalog: name, formula, defaults and reference of every entry."""
     if catalog not in CATALOGS:
         near = closest(catalog, list(CATALOGS)) or list(CATALOGS)
         raise fail(f"unknown catalog {catalog!r}; did you mean: {', '.join(near)}?")
     reg = registry(catalog)
+    if as_json:
+        from actlab.cli._outputs import emit
+
+        entries = [
+            {"name": info.name, "aliases": list(reg.aliases_of(info.name)),
+             "formula": getattr(info, "formula", None) or None, "summary": info.summary,
+             "defaults": {p.name: p.default for p in info.params}, "reference": info.reference}
+            for info in reg
+        ]  # fmt: skip
+        emit({"catalog": catalog, "entries": entries})
+        return
     rows = [
         (
             info.name + (f" ({', '.join(a)})" if (a := reg.aliases_of(info.name)) else ""),

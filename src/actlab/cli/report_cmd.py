@@ -10,7 +10,7 @@ from actlab.cli._app import app
 from actlab.cli._common import friendly
 from actlab.errors import ActlabError
 
-EXPORTS = ("csv",)
+EXPORTS = ("csv", "json", "parquet")  # actlab.study.export.FORMATS, without importing torch
 
 
 @app.command("report")
@@ -18,14 +18,21 @@ EXPORTS = ("csv",)
 def report_command(
     out: Path = typer.Argument(..., help="A study's output directory (holds study.db)."),
     export: str | None = typer.Option(
-        None, "--export", help="Also write runs.csv, metrics.csv and diagnostics.csv: csv."
+        None,
+        "--export",
+        help="Also write every table (runs, metrics per epoch, ranking, diagnostics) into OUT as "
+        "csv, json or parquet (parquet: pip install 'actlab[parquet]').",
+    ),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print one JSON document (ranking, stored runs, files) instead."
     ),
 ) -> None:
     """Rank a stored study's variants (mean ± 95% CI over seeds) and write report.html with its
     figures into OUT. Example: actlab report out/relu-vs-gelu --export csv
     """
     if export is not None and export.lower() not in EXPORTS:
-        raise ActlabError(f"--export {export!r}: the only export format is {', '.join(EXPORTS)}")
+        raise ActlabError(f"--export {export!r}: choose one of {', '.join(EXPORTS)}")
+    export = None if export is None else export.lower()
     if not out.is_dir():
         raise ActlabError(f"{out} {'is not a directory' if out.exists() else 'does not exist'}")
     from rich.console import Console
@@ -33,6 +40,16 @@ def report_command(
     from actlab.report.study_report import report_study
     from actlab.study.store import Store
 
+    if export is not None:
+        from actlab.study.export import check_format
+
+        check_format(export)  # a missing extra (parquet), before anything is written
+    if as_json:
+        from actlab.cli._outputs import emit, report_document
+
+        with Store.open(out) as store:
+            emit(report_document(store, out, export))
+        return
     console = Console(width=140)
     with Store.open(out) as store:
         report_study(store, out, console)
@@ -45,5 +62,7 @@ def report_command(
                 highlight=False,
             )
         if export is not None:
-            for path in store.export_csv(out).values():
+            from actlab.study.export import export as write_tables
+
+            for path in write_tables(store, out, export).values():
                 console.print(f"wrote {path}", markup=False, highlight=False)

@@ -24,6 +24,7 @@ __all__ = [
     "STANDARDIZE",
     "Dataset",
     "DatasetInfo",
+    "hold_out",
     "load",
     "split",
     "standardized",
@@ -184,6 +185,21 @@ def split(
     x, y = x[order], y[order]
     cut = int(len(x) * train_ratio)
     return x[:cut], y[:cut], x[cut:], y[cut:]
+
+
+def hold_out(ds: Dataset, fraction: float, seed: int) -> Dataset:
+    """``ds`` with ``floor(n_train * fraction)`` training examples (chosen with ``seed``) moved
+    to a validation split; ``ds`` itself if it already has one or ``fraction`` is 0. The
+    inputs' standardization (fitted on the whole training split) is kept as it is."""
+    if not fraction or ds.x_val is not None:
+        return ds
+    x_train, y_train, x_val, y_val = split(ds.x_train, ds.y_train, 1 - fraction, seed)
+    if not len(x_val) or not len(x_train):
+        raise ActlabError(
+            f"dataset {ds.name!r}: validation={fraction:g} of {len(ds.x_train)} training "
+            f"examples leaves an empty split"
+        )
+    return dataclasses.replace(ds, x_train=x_train, y_train=y_train, x_val=x_val, y_val=y_val)
 
 
 def split_check(params: Mapping[str, Any]) -> str | None:

@@ -1,4 +1,5 @@
-"""Two-dimensional toy sets: the TensorFlow Playground's six generators, and two moons.
+"""Two-dimensional toy sets: the TensorFlow Playground's six generators, two moons, and two
+k-class sets (``spiral_arms``, ``blobs``: ``n_classes`` in 2..6, balanced to within one point).
 
 The Playground generators follow its ``src/dataset.ts`` (github.com/tensorflow/playground): the
 same shapes, ranges and noise model, with ``noise`` in ``[0, 0.5]`` as the Playground's 0-50 %
@@ -26,7 +27,19 @@ from actlab.data._core import (
     split_check,
 )
 
-__all__ = ["TWO_D", "circle", "gauss", "moons", "multi_gauss", "plane", "spiral", "xor"]
+__all__ = [
+    "N_CLASSES",
+    "TWO_D",
+    "blobs",
+    "circle",
+    "gauss",
+    "moons",
+    "multi_gauss",
+    "plane",
+    "spiral",
+    "spiral_arms",
+    "xor",
+]
 
 PLAYGROUND = "TensorFlow Playground, src/dataset.ts (github.com/tensorflow/playground)"
 F64 = torch.float64
@@ -123,15 +136,46 @@ def moons(n: int, noise: float, g: torch.Generator) -> tuple[Tensor, Tensor]:
     return x, (torch.arange(n) >= outer).long()
 
 
-Generator = Callable[[int, float, torch.Generator], tuple[Tensor, Tensor]]
+def _class_sizes(n: int, k: int) -> list[int]:
+    """``n`` points split into ``k`` classes as evenly as possible (the first ones get the rest)."""
+    return [n // k + (j < n % k) for j in range(k)]
+
+
+def spiral_arms(
+    n: int, noise: float, g: torch.Generator, n_classes: int = 3
+) -> tuple[Tensor, Tensor]:
+    """``k = n_classes`` interleaved arms (as CS231n's k-class spiral): arm ``j`` at
+    r = 5 i/m, angle 3.5 pi i/m + 2 pi j/k, jittered by ``noise`` like :func:`spiral`."""
+    xs, ys = [], []
+    for j, m in enumerate(_class_sizes(n, n_classes)):
+        s = torch.arange(m, dtype=F64) / max(m, 1)
+        clean = _polar(5 * s, 1.75 * 2 * math.pi * s + 2 * math.pi * j / n_classes)
+        xs.append(clean + _uniform(g, (m, 2), -1, 1) * noise)
+        ys.append(torch.full((m,), j, dtype=torch.long))
+    return torch.cat(xs), torch.cat(ys)
+
+
+def blobs(n: int, noise: float, g: torch.Generator, n_classes: int = 3) -> tuple[Tensor, Tensor]:
+    """``k = n_classes`` Gaussian blobs, centres evenly on the circle of radius 4 (class 0 at the
+    top); variance ``0.5 + 7 * noise`` as :func:`gauss`."""
+    std = math.sqrt(0.5 + noise * (4 - 0.5) / 0.5)
+    xs, ys = [], []
+    for j, m in enumerate(_class_sizes(n, n_classes)):
+        centre = _polar(torch.tensor([4.0], dtype=F64), torch.tensor([2 * math.pi * j / n_classes]))
+        xs.append(centre + std * torch.randn((m, 2), generator=g, dtype=F64))
+        ys.append(torch.full((m,), j, dtype=torch.long))
+    return torch.cat(xs), torch.cat(ys)
+
+
+Generator = Callable[..., tuple[Tensor, Tensor]]
 TWO_D: list[str] = []
 """The names registered here (the studies' 2-D toy recipe, preset ``toy-2d``, serves them)."""
 
 
 def _builder(generate: Generator, regression: bool) -> Callable[..., Dataset]:
-    def build(*, seed: int, n: int, noise: float, train_ratio: float) -> Dataset:
+    def build(*, seed: int, n: int, noise: float, train_ratio: float, **classes: int) -> Dataset:
         g = torch.Generator().manual_seed(seed)
-        x, y = generate(n, noise, g)
+        x, y = generate(n, noise, g, **classes)
         y = y.float() if regression else y
         x_train, y_train, x_test, y_test = split(x.float(), y, train_ratio, seed)
         return Dataset(
@@ -141,7 +185,7 @@ def _builder(generate: Generator, regression: bool) -> Callable[..., Dataset]:
             y_train=y_train,
             x_test=x_test,
             y_test=y_test,
-            n_classes=None if regression else 2,
+            n_classes=None if regression else classes.get("n_classes", 2),
         )
 
     return build
@@ -156,6 +200,7 @@ def _register(
     noise: Param = Param("noise", 0.0, "Playground noise (0-50 %)", low=0.0, high=0.5),
     train_ratio: float = 0.5,
     reference: str = PLAYGROUND,
+    extra: tuple[Param, ...] = (),
 ) -> None:
     TWO_D.append(generate.__name__)
     DATASETS.register(
@@ -175,6 +220,7 @@ def _register(
                     low_open=True,
                     high_open=True,
                 ),
+                *extra,
                 STANDARDIZE,
             ),
             check=split_check,
@@ -204,4 +250,18 @@ _register(
     noise=Param("noise", 0.1, "std of Gaussian noise added to the points", low=0.0, high=2.0),
     train_ratio=0.8,
     reference="as sklearn.datasets.make_moons (Pedregosa et al., JMLR 12, 2011)",
+)
+
+N_CLASSES = Param("n_classes", 3, "number of classes", low=2, high=6)
+_register(
+    spiral_arms,
+    "k interleaved spiral arms, one class each (n_classes = 2..6).",
+    extra=(N_CLASSES,),
+    reference="the k-class spiral of CS231n (Karpathy), 'Minimal neural network case study'",
+)
+_register(
+    blobs,
+    "k Gaussian blobs on a circle, one class each (n_classes = 2..6); noise sets the overlap.",
+    extra=(N_CLASSES,),
+    reference="k Gaussian blobs, as sklearn.datasets.make_blobs with centres on a circle",
 )

@@ -34,10 +34,13 @@ DEPTH_DOC = "hidden layers (mlp) or convolution blocks (cnn)"
 WIDTH_DOC = "units per hidden layer (mlp) or channels per convolution (cnn)"
 
 
-def hyperparams(depth: int, width: int, *, residual: bool = True) -> tuple[Param, ...]:
-    """The sizes and options every architecture declares, with its own default depth and width."""
+def hyperparams(
+    depth: int, width: int, *, residual: bool = True, min_depth: int = 1
+) -> tuple[Param, ...]:
+    """The sizes and options every architecture declares, with its own default depth and width
+    (``min_depth=0``: no hidden layer at all, e.g. an MLP as a linear/softmax regression)."""
     return (
-        Param("depth", depth, DEPTH_DOC, low=1, kind=int),
+        Param("depth", depth, DEPTH_DOC, low=min_depth, kind=int),
         Param("width", width, WIDTH_DOC, low=1, kind=int),
         Param(
             "normalization", "none", "placed Linear -> Norm -> Activation", choices=NORMALIZATIONS

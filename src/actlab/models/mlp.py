@@ -51,7 +51,7 @@ register(
     aliases=("fc", "dense"),
     summary="Multilayer perceptron: depth hidden layers of width units, Linear -> Norm -> "
     "Activation -> Dropout, optional residual skips, linear output.",
-    params=hyperparams(depth=2, width=64),
+    params=hyperparams(depth=2, width=64, min_depth=0),
     builder=mlp,
     check_spec=_check,
     reference="Rumelhart, Hinton & Williams 1986; He et al. 2016 (residual)",

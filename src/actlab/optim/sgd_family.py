@@ -34,7 +34,14 @@ from actlab.optim._core import (
     register,
     weight_decay,
 )
-from actlab.optim.transforms import Scalar, State, Transform, scale_by_lr, with_weight_decay
+from actlab.optim.transforms import (
+    Scalar,
+    State,
+    Transform,
+    is_zero,
+    scale_by_lr,
+    with_weight_decay,
+)
 
 
 def sgd(*, decoupled_weight_decay: bool = False) -> Transform:
@@ -66,7 +73,8 @@ def trace(*, nesterov: bool, lr_in_buffer: bool, first_buffer: str) -> Transform
         if first_buffer == "grad" and bool(state["step"] == 1):  # a CPU scalar: no device sync
             buf = scaled.clone()  # (a copy: the caller may zero its gradient in place)
         else:
-            buf = momentum * state["momentum_buffer"] + (1 - dampening) * scaled
+            kept = scaled if is_zero(dampening) else (1 - dampening) * scaled  # 1 * x == x
+            buf = momentum * state["momentum_buffer"] + kept
         direction = scaled + momentum * buf if nesterov else buf
         return (-direction if lr_in_buffer else -lr * direction), {"momentum_buffer": buf}
 

@@ -37,6 +37,7 @@ __all__ = [
     "chain",
     "count",
     "decoupled_weight_decay",
+    "is_zero",
     "l2_weight_decay",
     "root",
     "scale_by_lr",
@@ -115,9 +116,9 @@ def scale_by_lr() -> Transform:
     return Transform(update=update)
 
 
-def _zero(value: Scalar) -> bool:
-    """Whether ``value`` is the number 0 (a tensor of values is never skipped: no branch on
-    tensor values)."""
+def is_zero(value: Scalar) -> bool:
+    """Whether ``value`` is the number 0, so that a term it scales can be skipped (a tensor of
+    per-member values never is: nothing branches on tensor values)."""
     return isinstance(value, int | float) and value == 0
 
 
@@ -132,7 +133,7 @@ def l2_weight_decay() -> Transform:
     def update(
         g: Tensor, state: State, p: Tensor, *, weight_decay: Scalar = 0.0, **_: Any
     ) -> tuple[Tensor, State]:
-        return (g if _zero(weight_decay) else g + weight_decay * p), {}
+        return (g if is_zero(weight_decay) else g + weight_decay * p), {}
 
     return Transform(update=update)
 
@@ -145,7 +146,7 @@ def decoupled_weight_decay() -> Transform:
     def update(
         u: Tensor, state: State, p: Tensor, *, lr: Scalar, weight_decay: Scalar = 0.0, **_: Any
     ) -> tuple[Tensor, State]:
-        return (u if _zero(weight_decay) else u - lr * weight_decay * p), {}
+        return (u if is_zero(weight_decay) else u - lr * weight_decay * p), {}
 
     return Transform(update=update)
 

@@ -22,10 +22,11 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
 from actlab import _files
+from actlab.study.paired import rank
 from actlab.study.stats import VariantSummary, higher_is_better, metric_range
 from actlab.study.store import Store
 
-__all__ = ["FIGURES", "Figure", "plot_comparison", "plot_curves"]
+__all__ = ["FIGURES", "Figure", "is_accuracy", "metric_name", "plot_comparison", "plot_curves"]
 
 STYLES = ("-", "--", ":", "-.")
 MARKERS = (None, "o", "s", "^", "x")
@@ -40,6 +41,12 @@ class Figure:
     title: str
     path: Path
     caption: str = ""
+
+
+def metric_name(metric: str) -> str:
+    """``val_acc -> "validation accuracy"``, ``train_loss -> "train loss"``."""
+    names = {"val": "validation", "acc": "accuracy"}
+    return " ".join(names.get(part, part) for part in metric.split("_"))
 
 
 def is_accuracy(summaries: Sequence[VariantSummary]) -> bool:
@@ -101,17 +108,20 @@ def _band(ax: Any, x: np.ndarray, mean, ci, color, ls, log, bounds=(-math.inf, m
 
 # (metric, panel title) in panel order; a panel is drawn when some run recorded its metric
 PANELS = (
+    ("val_acc", "validation accuracy (%)"),
     ("test_acc", "test accuracy (%)"),
     ("train_acc", "train accuracy (%)"),
+    ("val_loss", "validation loss"),
     ("test_loss", "test loss"),
     ("train_loss", "train loss"),
 )
 
 
 def plot_curves(summaries: Sequence[VariantSummary], store: Store, out_dir: Path) -> Figure | None:
-    """Per-epoch curves of every stored metric (test and train accuracy, test and train loss;
-    losses on a log axis when positive): mean line and 95% CI band per variant, the band cut to
-    the metric's range (no band with one run). Colour = the label's first part (activation),
+    """Per-epoch curves of every stored metric (validation, test and train accuracy and loss;
+    losses on a log axis when positive; three columns when a validation split adds two
+    panels): mean line and 95% CI band per variant, the band cut to the metric's range (no
+    band with one run). Colour = the label's first part (activation),
     line style = the rest (optimizer, lr, init), so a 7 x 3 grid stays readable. A variant whose
     runs all diverged is drawn from its diverged runs."""
     shown = [s for s in summaries if s.epochs]
@@ -120,9 +130,10 @@ def plot_curves(summaries: Sequence[VariantSummary], store: Store, out_dir: Path
     panels = [(m, t) for m, t in PANELS if any(m in s.curves for s in shown)]
     if not panels:
         return None
-    ncols = 2 if len(panels) > 1 else 1
+    ncols = 3 if len(panels) > 4 else 2 if len(panels) > 1 else 1
     nrows = -(-len(panels) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(5.6 * ncols, 3.6 * nrows), squeeze=False)
+    width = 4.6 if ncols == 3 else 5.6
+    fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols, 3.6 * nrows), squeeze=False)
     colours, styles, looks = _colour_and_style([s.label for s in shown])
     for ax, (metric, name) in zip(axes.flat, panels):
         acc = metric.endswith("_acc")
@@ -190,9 +201,11 @@ def plot_comparison(
     log = not acc and _positive(values) and values.max() / values.min() > 20
     ticks = []
     _, _, looks = _colour_and_style([s.label for s in summaries])  # the curves' colours
+    ranking = rank(summaries)  # "1=" for the variants tied with the best
+    ranks = dict(zip(map(id, ranking.summaries), ranking.ranks))
     for i, (s, (color, _, _)) in enumerate(zip(summaries, looks)):
         y = n - 1 - i
-        ticks.append(f"{i + 1}. {s.label}  n={len(s.finals)}")
+        ticks.append(f"{ranks.get(id(s), i + 1)}  {s.label}  n={len(s.finals)}")
         if s.finals:
             v = np.array([v for _, v in s.finals], dtype=float) * scale
             jitter = np.linspace(-0.15, 0.15, v.size) if v.size > 1 else np.zeros(1)
@@ -219,8 +232,7 @@ def plot_comparison(
             ax.text(1.01, y, bad, transform=ax.get_yaxis_transform(), **kw)
     ax.set_yticks(range(n - 1, -1, -1), ticks, fontsize=8 if n > 10 else 9)
     ax.set_ylim(-0.7, n - 0.3)
-    what = summaries[0].metric.replace("_", " ")
-    ax.set_xlabel(f"final {what}" + (" (%)" if acc else ""))
+    ax.set_xlabel(f"final {metric_name(summaries[0].metric)}" + (" (%)" if acc else ""))
     if log:
         ax.set_xscale("log")
     if acc:
@@ -231,7 +243,8 @@ def plot_comparison(
     fig.tight_layout()
     path = Path(out_dir) / "comparison.png"
     save_figure(fig, path)
-    return Figure("comparison", "Final results per seed", path, "Variants sorted by rank.")
+    caption = "Variants in rank order; 1= marks those tied with the best (paired t-test, Holm)."
+    return Figure("comparison", "Final results per seed", path, caption)
 
 
 def save_figure(fig: Any, path: Path) -> None:

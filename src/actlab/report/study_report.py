@@ -2,7 +2,10 @@
 ``report.html`` (figures inlined as base64 PNGs, inline CSS, no external links).
 
 Statistics come from :mod:`actlab.study.stats` (mean ± 95% Student-t CI over seeds, finished runs
-only; diverged and failed runs are counted, not averaged). The figures are those of
+only; diverged and failed runs are counted, not averaged), :mod:`actlab.study.paired` (paired
+tests against the best, ties, power), :mod:`actlab.study.targets` (time to target) and
+:mod:`actlab.study.factors` (per-factor means); their tables as text are in
+:mod:`actlab.report.study_tables`. The figures are those of
 :data:`actlab.report.study_figures.FIGURES`, one report section each, in order; adding a maker
 there adds a section here.
 """
@@ -12,8 +15,8 @@ from __future__ import annotations
 import base64
 import html
 import json
-import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +24,7 @@ from rich.console import Console
 from rich.table import Table
 
 from actlab._files import write_text
+from actlab._numerics import format_number
 from actlab.errors import ActlabError
 from actlab.report import diagnostics_figures  # noqa: F401 -- appends its figures to FIGURES
 from actlab.report.study_figures import (
@@ -30,12 +34,28 @@ from actlab.report.study_figures import (
     plot_comparison,
     plot_curves,
 )
-from actlab.study.stats import VariantSummary, format_epochs, summarize
+from actlab.report.study_tables import (
+    factor_rows,
+    metric_name,
+    power_sentence,
+    rows,
+    speed_sentence,
+    target_rows,
+    target_text,
+    tie_note,
+)
+from actlab.study import tuning
+from actlab.study.factors import FactorLevel, factor_summaries
+from actlab.study.paired import Ranking, rank
+from actlab.study.stats import VariantSummary, summarize
 from actlab.study.store import Store
+from actlab.study.targets import TargetTimes, target_times
 
 __all__ = [
     "FIGURES",
+    "Analysis",
     "Figure",
+    "analyse",
     "plot_comparison",
     "plot_curves",
     "render",
@@ -47,92 +67,73 @@ __all__ = [
 
 
 def study_summaries(store: Store) -> list[VariantSummary]:
-    """The study's variants ranked best first, with the study's ``target`` if it has one."""
+    """The study's variants in report order, with the study's ``target`` if it has one: the best
+    mean first, then the variants tied with it, then the others by mean
+    (:func:`actlab.study.paired.rank`)."""
     target = store.study.get("target")
     if target is not None and (isinstance(target, bool) or not isinstance(target, int | float)):
         raise ActlabError(f"the study's target {target!r} is not a number")
     if len(store) == 0:
         raise ActlabError(f"{store.path} holds no finished runs yet; nothing to report")
-    return summarize(store.runs(), store.metrics(), target=target)
+    records, metrics = tuning.reported(store)  # a tuned study: each variant at its chosen rate
+    return list(rank(summarize(records, metrics, target=target)).summaries)
 
 
-# ---------------------------------------------------------------------------- the ranking table
+@dataclass(frozen=True)
+class Analysis:
+    """What the report says beyond the ranking's means: the tests against the best, each
+    variant's time to target (empty without a target) and the per-factor means (empty unless
+    two or more axes vary)."""
+
+    ranking: Ranking
+    times: tuple[TargetTimes, ...]
+    factors: tuple[FactorLevel, ...]
+
+    def sentences(self) -> list[str]:
+        """The power estimate and the speed-up of the top pair, where they apply."""
+        out = [power_sentence(self.ranking)]
+        if len(self.times) > 1:
+            out.append(speed_sentence(self.times[0], self.times[1]))
+        return [s for s in out if s]
 
 
-def _value(v: float, acc: bool) -> str:
-    return "-" if not math.isfinite(v) else f"{100 * v:.1f}" if acc else f"{v:.3g}"
-
-
-def _target_text(target: float | None, acc: bool) -> str:
-    if target is None:
-        return "-"
-    return f"{100 * target:g}%" if acc else f"loss ≤ {target:.3g}"
-
-
-def _final(s: VariantSummary, acc: bool) -> str:
-    """``"92.0 ± 5.0"``; an interval cut at the metric's range shows its two sides apart,
-    ``"95.0 +5.0 −20.0"`` (an accuracy cannot pass 100%)."""
-    if not s.finals:
-        return "diverged" if s.n_diverged else "failed"
-    if len(s.finals) == 1:
-        return f"{_value(s.final_mean, acc)} (n=1)"
-    low, high = s.final_interval
-    if not (math.isfinite(low) and math.isfinite(high)):
-        return f"{_value(s.final_mean, acc)} ± {_value(s.final_ci, acc)}"
-    up, down = _value(high - s.final_mean, acc), _value(s.final_mean - low, acc)
-    if up == down:
-        return f"{_value(s.final_mean, acc)} ± {up}"
-    return f"{_value(s.final_mean, acc)} +{up} −{down}"
-
-
-def rows(
-    summaries: Sequence[VariantSummary], target: float | None = None
-) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
-    """The ranking table as text: ``(header, rows)``, shared by the terminal and HTML tables.
-
-    Accuracies are percent with one decimal, losses three significant digits; ``target``
-    defaults to the one the summaries used. A ``failed`` column appears only if a run failed.
-    """
-    acc = is_accuracy(summaries)
-    target = target if target is not None else (summaries[0].target if summaries else None)
-    what = summaries[0].metric.replace("_", " ") if summaries else "test acc"
-    unit = " %" if acc else ""
-    failed = any(s.n_failed for s in summaries)
-    header = (
-        "rank",
-        "variant",
-        f"final {what}{unit} (mean ± 95% CI)",
-        f"best{unit}",
-        f"epochs to {_target_text(target, acc)}",
-        "diverged",
-        *(("failed",) if failed else ()),
-        "wall s/run",
-    )
-    out = []
-    for i, s in enumerate(summaries, 1):
-        out.append(
-            (
-                str(i),
-                s.label,
-                _final(s, acc),
-                _value(s.best, acc),
-                format_epochs(s),
-                f"{s.n_diverged}/{s.n_runs}",
-                *((f"{s.n_failed}/{s.n_runs}",) if failed else ()),
-                "-" if not math.isfinite(s.wall_s) else f"{s.wall_s:.1f}",
-            )
+def analyse(store: Store, summaries: Sequence[VariantSummary]) -> Analysis:
+    """The :class:`Analysis` of ``summaries`` (in :func:`study_summaries` order)."""
+    ranking = rank(summaries)
+    first = ranking.summaries[0] if ranking.summaries else None
+    times: list[TargetTimes] = []
+    if first is not None and first.target is not None:
+        records, metrics = tuning.reported(store)
+        times = target_times(
+            ranking.summaries,
+            records,
+            metrics,
+            metric=first.metric,
+            target=first.target,
         )
-    return header, out
+    levels = factor_summaries(ranking.summaries)
+    several = len({f.axis for f in levels}) > 1
+    return Analysis(ranking, tuple(times), tuple(levels) if several else ())
+
+
+# ---------------------------------------------------------------------------- terminal tables
+
+
+def _rich(header: Sequence[str], body: Sequence[Sequence[str]], title: str, left: int) -> Table:
+    t = Table(title=title)
+    for i, column in enumerate(header):
+        t.add_column(column, justify="left" if i <= left else "right", overflow="fold")
+    for row in body:
+        t.add_row(*row)
+    return t
 
 
 def table(summaries: Sequence[VariantSummary], target: float | None = None) -> Table:
     """The ranking as a rich table (see :func:`rows`)."""
+    title = "ranking over seeds (finished runs; diverged and failed runs counted apart)"
     header, body = rows(summaries, target)
-    t = Table(title="ranking over seeds (finished runs; diverged and failed runs counted apart)")
-    for i, column in enumerate(header):
-        t.add_column(column, justify="left" if i == 1 else "right", overflow="fold")
-    for row in body:
-        t.add_row(*row)
+    t = _rich(header, body, title, 1)
+    t.columns[0].justify = "right"
     return t
 
 
@@ -144,6 +145,9 @@ body{font:14px/1.45 system-ui,sans-serif;max-width:1100px;margin:2em auto;paddin
 table{border-collapse:collapse;margin:1em 0}
 th,td{border:1px solid #ccc;padding:3px 8px;text-align:right;vertical-align:top}
 td:nth-child(2),th:nth-child(2),table.settings td{text-align:left}
+table.times td:first-child,table.times th:first-child,table.factors td:first-child,
+table.factors th:first-child{text-align:left}
+table.times td:nth-child(2),table.times th:nth-child(2){text-align:right}
 th{background:#f3f3f3} img{max-width:100%} pre{background:#f7f7f7;padding:6px;white-space:pre-wrap}
 section{border-top:1px solid #ddd;margin-top:1em} .bad{color:#a00} code{font-size:12px}
 """
@@ -160,11 +164,14 @@ def _html_table(header: Sequence[str], body: Sequence[Sequence[str]], cls: str =
     return f"<table{attr}><tr>{head}</tr>" + "".join(f"<tr>{r}</tr>" for r in lines) + "</table>"
 
 
-def _variant_html(rank: int, s: VariantSummary) -> str:
-    parts = [f"<section><h3>{rank}. {_e(s.label)}</h3>"]
+def _variant_html(rank: str, s: VariantSummary) -> str:
+    parts = [f"<section><h3>{_e(rank)}{'.' if rank.isdigit() else ''} {_e(s.label)}</h3>"]
+    scale, acc = (100.0, " %") if s.metric.endswith("_acc") else (1.0, "")
+    finals = ", ".join(f"seed {seed}: {format_number(v * scale, digits=4)}" for seed, v in s.finals)
     parts.append(
         f"<p>{s.n_runs} runs: {s.n_done} done, {s.n_diverged} diverged, {s.n_failed} failed"
-        f"; epochs to target: {_e(format_epochs(s))}</p>"
+        + (f"; final {_e(metric_name(s.metric))}{acc} per seed: {_e(finals)}" if finals else "")
+        + "</p>"
     )
     items = [
         f"seed {seed}: diverged at step {step} (last epoch stored: {epoch})"
@@ -179,7 +186,12 @@ def _variant_html(rank: int, s: VariantSummary) -> str:
     return "".join(parts)
 
 
-def _html(store: Store, summaries: Sequence[VariantSummary], figures: Sequence[Figure]) -> str:
+def _html(
+    store: Store,
+    summaries: Sequence[VariantSummary],
+    figures: Sequence[Figure],
+    analysis: Analysis,
+) -> str:
     study = store.study
     name = study.get("name") or store.path.parent.name
     acc = is_accuracy(summaries)
@@ -191,17 +203,30 @@ def _html(store: Store, summaries: Sequence[VariantSummary], figures: Sequence[F
         if acc
         else "default: 1.1 times the best variant's mean final loss, 2 significant digits"
     )
-    what = summaries[0].metric.replace("_", " ") if summaries else "-"
+    metric = summaries[0].metric if summaries else "test_acc"
     body = [
         f"<h1>Study: {_e(name)}</h1>",
-        f"<p>Ranked by final {_e(what)} ({'higher' if acc else 'lower'} is better): mean ± 95% "
-        "Student-t confidence interval over the seeds of each variant, finished runs only; "
-        "diverged and failed runs are counted apart, and a variant with no finished run ranks "
-        f"last. Target: <b>{_e(_target_text(target, acc))}</b> ({_e(source)}).</p>",
+        f"<p>{_e(_ranked_by(summaries))} Target: <b>{_e(target_text(target, metric))}</b> "
+        f"({_e(source)}).</p>",
         *_data_line(study),
         "<h2>Ranking</h2>",
-        _html_table(*rows(summaries)),
+        _html_table(*rows(analysis.ranking.summaries)),
+        f'<p class="note">{_e(tie_note(analysis.ranking))}</p>',
+        *(f"<p><b>{_e(line)}</b></p>" for line in analysis.sentences()[:1]),
     ]
+    if analysis.times:
+        body += [
+            f"<h2>Time to {_e(target_text(target, metric))}</h2>",
+            _html_table(*target_rows(analysis.times), "times"),
+            f'<p class="note">{_e(TARGET_NOTE)}</p>',
+            *(f"<p><b>{_e(line)}</b></p>" for line in analysis.sentences()[1:]),
+        ]
+    if analysis.factors:
+        body += [
+            "<h2>Per-factor means</h2>",
+            _html_table(*factor_rows(analysis.factors), "factors"),
+            f'<p class="note">{_e(FACTOR_NOTE)}</p>',
+        ]
     for f in figures:
         data = base64.b64encode(f.path.read_bytes()).decode("ascii")
         body.append(
@@ -209,7 +234,8 @@ def _html(store: Store, summaries: Sequence[VariantSummary], figures: Sequence[F
             f'src="data:image/png;base64,{data}"><figcaption>{_e(f.caption)}</figcaption></figure>'
         )
     body.append("<h2>Variants</h2>")
-    body.extend(_variant_html(i, s) for i, s in enumerate(summaries, 1))
+    ranks = dict(zip(map(id, analysis.ranking.summaries), analysis.ranking.ranks))
+    body.extend(_variant_html(ranks.get(id(s), str(i)), s) for i, s in enumerate(summaries, 1))
     settings = [(k, json.dumps(v, sort_keys=True)) for k, v in study.items()]
     body += ["<h2>Settings</h2>", _html_table(("setting", "value"), settings, "settings")]
     return (
@@ -217,6 +243,41 @@ def _html(store: Store, summaries: Sequence[VariantSummary], figures: Sequence[F
         f"<title>{_e(name)} - actlab report</title><style>{CSS}</style></head>\n<body>\n"
         + "\n".join(body)
         + "\n</body></html>\n"
+    )
+
+
+TARGET_NOTE = (
+    "Median over seeds [95% bootstrap interval] of the first evaluation at which each run "
+    "reached the target; a run that never did counts as infinitely slow (so 'not reached' when "
+    "more than half missed), a failed run is left out. Steps: ceil(train size / batch size) "
+    "per epoch; examples: the training set once per epoch; seconds: the run's wall time spread "
+    "over its epochs. The last column is the variant's median over the fastest one's, with a "
+    "seeded bootstrap interval (seeds resampled as pairs)."
+)
+FACTOR_NOTE = (
+    "For each axis the study varies, each value's final result averaged over the other "
+    "factors: per seed, the mean over the variants with that value (each counts once); then "
+    "the mean ± 95% Student-t interval over the seeds they all finished, cut to the metric's "
+    "range. It speaks for this grid of other factors, not for settings it did not run."
+)
+
+
+def _ranked_by(summaries: Sequence[VariantSummary]) -> str:
+    """Which metric ranks, and how."""
+    if not summaries:
+        return ""
+    s = summaries[0]
+    better = "higher" if s.metric.endswith("_acc") else "lower"
+    beside = (
+        f"; the {metric_name(s.test_metric)} is shown beside it and not used to rank or select"
+        if s.test_metric
+        else ""
+    )
+    return (
+        f"Ranked by final {metric_name(s.metric)} ({better} is better){beside}: mean ± 95% "
+        "Student-t confidence interval over the seeds of each variant, finished runs only; "
+        "diverged and failed runs are counted apart, and a variant with no finished run ranks "
+        "last. The best variant is the best mean, never the best seed."
     )
 
 
@@ -229,27 +290,44 @@ def _data_line(study: dict[str, Any]) -> list[str]:
 
 
 def render(
-    store: Store, out_dir: str | Path, *, summaries: Sequence[VariantSummary] | None = None
+    store: Store,
+    out_dir: str | Path,
+    *,
+    summaries: Sequence[VariantSummary] | None = None,
+    analysis: Analysis | None = None,
 ) -> dict[str, Path]:
     """Write each figure of :data:`FIGURES` (``curves.png``, ``comparison.png``, ...) and
-    ``report.html`` into ``out_dir``; return their paths by name (``"report"`` for the HTML)."""
+    ``report.html`` into ``out_dir``; return their paths by name (``"report"`` for the HTML).
+    ``analysis`` defaults to :func:`analyse` of the summaries."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     summaries = study_summaries(store) if summaries is None else list(summaries)
+    analysis = analyse(store, summaries) if analysis is None else analysis
     figures = [f for make in FIGURES if (f := make(summaries, store, out)) is not None]
     page = out / "report.html"
-    write_text(page, _html(store, summaries, figures))
+    write_text(page, _html(store, summaries, figures, analysis))
     return {**{f.name: f.path for f in figures}, "report": page}
 
 
 def report_study(store: Store, out_dir: str | Path, console: Console) -> dict[str, Path]:
-    """Print the ranking table on ``console``, write the report, print and return the paths."""
+    """Print the ranking table, the tie note, the power estimate, time to target and the
+    per-factor means on ``console``; write the report; print and return the paths."""
     summaries = study_summaries(store)
+    analysis = analyse(store, summaries)
     console.print(table(summaries))
-    target = summaries[0].target
+    console.print(tie_note(analysis.ranking), markup=False, highlight=False)
+    target, metric = summaries[0].target, summaries[0].metric
     if store.study.get("target") is None and target is not None:
-        console.print(f"target (default): {_target_text(target, is_accuracy(summaries))}")
-    paths = render(store, out_dir, summaries=summaries)
+        console.print(f"target (default): {target_text(target, metric)}", markup=False)
+    if analysis.times:
+        title = f"time to {target_text(target, metric)}: median over seeds [95% interval]"
+        console.print(_rich(*target_rows(analysis.times), title, 0))
+    if analysis.factors:
+        title = "per-factor means (mean over the other factors ± 95% CI over seeds)"
+        console.print(_rich(*factor_rows(analysis.factors), title, 1))
+    for line in [*analysis.sentences(), *tuning.chosen_lines(store)]:
+        console.print(line, markup=False, highlight=False)
+    paths = render(store, out_dir, summaries=summaries, analysis=analysis)
     for path in paths.values():
         console.print(f"wrote {path}", markup=False, highlight=False)
     return paths

@@ -109,6 +109,14 @@ def integer(key: str, value: Any, *, low: int | None = None, high: int | None = 
     return value
 
 
+def fraction(key: str, value: Any) -> float:
+    """A share of the training set to hold out: a number in ``[0, 0.5]``."""
+    share = number(key, value, high=0.5)
+    if share < 0:
+        raise ParameterError(f"{key}={value!r} must be a number in [0, 0.5]")
+    return share
+
+
 def number(key: str, value: Any, *, positive: bool = False, high: float | None = None) -> float:
     """A finite float; ``positive`` means > 0, ``high`` an inclusive upper bound."""
     rule = "a number" + (" > 0" if positive else "") + (f" <= {high:g}" if high is not None else "")
@@ -285,7 +293,8 @@ def model(name: str, options: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     for key in ("depth", "width"):
         if options.get(key) is not None:
             with at(key):
-                integer(key, options[key], low=1, high=LIMITS[key])
+                low = 0 if key == "depth" else 1  # the model says if it allows no hidden layer
+                integer(key, options[key], low=low, high=LIMITS[key])
     values = {k: v for k, v in options.items() if v is not None}
     for key, value in values.items():
         with at(key, value=value):

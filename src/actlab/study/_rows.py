@@ -14,7 +14,7 @@ from typing import Any
 from actlab.errors import ActlabError
 from actlab.study import integrity
 
-METRICS = ("train_loss", "train_acc", "test_loss", "test_acc")
+METRICS = ("train_loss", "train_acc", "test_loss", "test_acc", "val_loss", "val_acc")
 STATUSES = ("done", "diverged", "failed")
 
 
@@ -104,7 +104,9 @@ class RunRows:
                 raise ActlabError(f"run {key} is already stored (status {stored[0]})")
             conn.execute("DELETE FROM runs WHERE key = ?", (key,))
         conn.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
-        conn.executemany(f"INSERT INTO metrics VALUES ({', '.join('?' * 6)})", epochs)
+        names = ", ".join(("run", "epoch", *METRICS))
+        marks = ", ".join("?" * (2 + len(METRICS)))
+        conn.executemany(f"INSERT INTO metrics ({names}) VALUES ({marks})", epochs)
         conn.execute("INSERT INTO checksums VALUES (?, ?)", (key, digest))
         conn.executemany(
             "INSERT INTO diagnostics VALUES (?, ?, ?, ?, ?)",

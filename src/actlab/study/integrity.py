@@ -101,8 +101,17 @@ def check_structure(conn: sqlite3.Connection) -> None:
 def checksum(row: Sequence[Any], metrics: Iterable[Sequence[Any]]) -> str:
     """SHA-256 of a run's ``(config JSON, seed, status, diverged step)`` and its metric rows
     ``(epoch, train_loss, ...)`` sorted by epoch; floats are written exactly (``repr``)."""
-    text = json.dumps([list(row), sorted(list(m) for m in metrics)], separators=(",", ":"))
+    text = json.dumps([list(row), sorted(_trim(m) for m in metrics)], separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _trim(values: Sequence[Any]) -> list[Any]:
+    """A metric row without its trailing empty (NULL) values: a row stored before a metric
+    column was added, read back with that column empty, has the checksum it was written with."""
+    out = list(values)
+    while out and out[-1] is None:
+        out.pop()
+    return out
 
 
 def _has_table(conn: sqlite3.Connection, name: str = "checksums") -> bool:

@@ -27,6 +27,8 @@ __all__ = ["AXES", "STACK_FIELDS", "RunConfig"]
 
 AXES = ("activation", "optimizer", "lr", "init", "loss")
 """The axes a study's grid may vary (besides the seed), in grid order."""
+SWEPT = ("depth", "width", "normalization", "dropout", "residual", "batch_size", "epochs")
+"""Fields a study may sweep (give as a list); they label a run as ``depth=3``, ``batch=full``."""
 
 _PARAMS = ("dataset_params", "activation_params", "optimizer_params", "init_params", "loss_params")
 # What runs must share to train together in one batch (RunConfig.stack_key), and what a study
@@ -43,6 +45,8 @@ STACK_FIELDS = (
     "epochs",
     "batch_size",
     "dtype",
+    "validation",
+    "shuffle",
 )
 
 
@@ -96,6 +100,8 @@ class RunConfig:
     batch_size: int | None = 100
     dtype: str = "float32"
     seed: int = 0
+    validation: float = 0.0
+    shuffle: bool = True
 
     def __post_init__(self) -> None:
         set_ = self._set
@@ -122,6 +128,8 @@ class RunConfig:
             batch_size=F.batch_size(self.batch_size),
             dtype=F.choice("dtype", self.dtype, F.DTYPES),
             seed=F.integer("seed", self.seed, low=0),
+            validation=F.fraction("validation", self.validation),
+            shuffle=F.boolean("shuffle", self.shuffle),
         )
 
     def _set(self, **values: Any) -> None:
@@ -131,6 +139,10 @@ class RunConfig:
     def to_dict(self) -> dict[str, Any]:
         """The JSON form stored as the run's config: pairs -> dicts, tuples -> lists."""
         out = {f.name: getattr(self, f.name) for f in fields(self)}
+        if not out["validation"]:  # no hold-out: the keys of runs from before it existed
+            del out["validation"]
+        if out["shuffle"]:  # the default order: likewise
+            del out["shuffle"]
         return {k: F.as_dict(v) if k in _PARAMS else F.thaw(v) for k, v in out.items()}
 
     @classmethod
@@ -203,12 +215,13 @@ class RunConfig:
         'elu(alpha=0.5)'
         """
         axes = tuple(axes) or ("activation", "optimizer", "lr")
+        valid = AXES + SWEPT
         for axis in axes:
-            if axis not in AXES:
-                near = closest(axis, list(AXES))
+            if axis not in valid:
+                near = closest(axis, list(valid))
                 hint = f"; did you mean: {', '.join(near)}?" if near else ""
-                raise ActlabError(f"unknown axis {axis!r} (valid: {', '.join(AXES)}){hint}")
-        parts = []
+                raise ActlabError(f"unknown axis {axis!r} (valid: {', '.join(valid)}){hint}")
+        parts = [_swept(axis, getattr(self, axis)) for axis in SWEPT if axis in axes]
         if "activation" in axes:
             info = ACTIVATIONS.get(self.activation)
             parts.append(_named(self.activation, self.activation_params, info.defaults))
@@ -228,6 +241,15 @@ class RunConfig:
         if "loss" in axes:
             parts.append(_named(self.loss, self.loss_params, LOSSES.get(self.loss).defaults))
         return " · ".join(parts)
+
+
+def _swept(axis: str, value: Any) -> str:
+    """``depth=3``, ``batch=full``, ``residual``/``no residual``."""
+    if axis == "batch_size":
+        return "batch=full" if value is None else f"batch={value}"
+    if axis == "residual":
+        return "residual" if value else "no residual"
+    return f"{axis}={_fmt(value) if isinstance(value, float) else value}"
 
 
 def _entry(field: str, resolve: Any, name: str, params: Any) -> dict[str, Any]:

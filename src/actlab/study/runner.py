@@ -32,9 +32,10 @@ from typing import Any
 import torch
 
 from actlab.data import Dataset, load
+from actlab.data._core import hold_out
 from actlab.errors import ActlabError
+from actlab.study import backends, lock, tuning
 from actlab.study import checkpoints as ckpt
-from actlab.study import lock
 from actlab.study.identity import data_fingerprint, model_fingerprint, study_identity
 from actlab.study.integrity import StoreFileError
 from actlab.study.spec import RunConfig, Study
@@ -61,6 +62,7 @@ class Plan:
     max_members: int = MAX_MEMBERS
     replaced: tuple[int, int] | None = None  # (kept, discarded) stored runs, after --force
     resumed: int = 0  # member-epochs the pending units' checkpoints hold
+    phase: str = ""  # a tuned study's "tuning" runs, then its "final" ones
 
     @property
     def identity(self) -> dict[str, Any]:
@@ -71,9 +73,12 @@ class Plan:
         if getattr(d, "x_val", None) is not None:
             tensors += [d.x_val, d.y_val]
         model = model_fingerprint(r.model_spec(d) for r in self.runs)  # None for catalog models
-        return study_identity(
+        out = study_identity(
             (r.key for r in self.runs), data_fingerprint(tensors), self.study.diagnostics, model
         )
+        if self.study.tune_lr is not None:  # the runs are the tuning runs; the final ones
+            out["tune"] = {"seeds": list(self.study.seeds)}  # follow from them and these seeds
+        return out
 
     def left(self, store: Store) -> Plan:
         """The same plan without the runs ``store`` already holds (failed ones stay)."""
@@ -106,8 +111,9 @@ class Plan:
 
 
 def load_data(study: Study, device: str | torch.device = "cpu") -> Dataset:
-    """The study's dataset, on ``device``."""
-    return load(study.dataset, seed=DATA_SEED, device=device, **dict(study.dataset_params))
+    """The study's dataset, on ``device``, with its validation split (:func:`hold_out`)."""
+    data = load(study.dataset, seed=DATA_SEED, device=device, **dict(study.dataset_params))
+    return hold_out(data, study.validation, DATA_SEED)
 
 
 def plan(
@@ -173,6 +179,9 @@ def run_study(
     notify: Callable[[str], None] | None = None,
     checkpoint_every: float = CHECKPOINT_EVERY,
     on_epoch: Callable[[list[dict[str, Any]]], None] | None = None,
+    backend: str = "local",
+    address: str | None = None,
+    gpus_per_unit: float = 0,
 ) -> Store:
     """Run what is left of ``study`` into ``out/study.db`` and return the (open) store.
 
@@ -198,13 +207,22 @@ def run_study(
             per run (``run``, ``status``, ``epoch``, ``train_loss``, ``train_acc``,
             ``test_loss``, ``test_acc``): a live view. ``Store.live()`` reads the same rows
             from another process (``actlab watch``).
+        backend: ``"local"`` (here, unit after unit) or ``"ray"`` (units as tasks on a Ray
+            cluster, stored here as each finishes, no checkpoints mid-unit, so no ``on_epoch``:
+            :mod:`actlab.study.backends`).
+        address: the Ray cluster (``None``: the one connected to, or one ``ray.init()`` finds
+            or starts; ``"auto"``; ``"HOST:PORT"``); Ray only.
+        gpus_per_unit: GPUs each Ray task reserves (with ``device="cuda"``); Ray only.
 
     Raises:
         ActlabError: bad input, found before anything is stored; another process running a
             study in ``out`` (and not ``wait``).
         KeyboardInterrupt: Ctrl-C; the units' progress is checkpointed first.
     """
-    dev = check_device(device)
+    cluster = backends.backend_for(
+        backend, device=device, address=address, gpus_per_unit=gpus_per_unit
+    )
+    dev = check_device(device) if cluster is None else torch.device("cpu")  # Ray: tasks move it
     if not checkpoint_every > 0:
         raise ActlabError(f"checkpoint_every={checkpoint_every} must be positive (seconds)")
     work = plan(study, device=dev, max_members=max_members)  # every check, before the store
@@ -214,19 +232,43 @@ def run_study(
         store = Store.open(out, study.to_dict(), force=force, identity=work.identity)
         try:
             work = dataclasses.replace(work.left(store), replaced=store.replaced)
-            work = work.with_checkpoints(store)
-            with _progress(progress, work) as advance, _interrupts() as stop:
-                for unit in work.units:
-                    saver = _Saver(
-                        store, unit, advance, stop, checkpoint_every, study.snapshots, on_epoch
-                    )
-                    _run_unit(store, work, unit, dev, advance, saver, say)
-            if work.units:
+            phases = [work]
+            if study.tune_lr is not None:  # then each variant at its chosen rate, all seeds
+                phases.append(None)
+            trained = False
+            with _interrupts() as stop:
+                for work in phases:
+                    if work is None:
+                        work = _final_plan(study, store, phases[0])
+                    work = work.with_checkpoints(store)
+                    trained |= bool(work.units)
+                    with _progress(progress, work) as advance:
+                        saver = lambda unit: _Saver(  # noqa: E731
+                            store, unit, advance, stop, checkpoint_every, study.snapshots, on_epoch
+                        )
+                        if cluster is not None:  # units trained elsewhere, stored here
+                            cluster.run(store, work, saver, say)
+                        for unit in work.units if cluster is None else ():
+                            if stop.is_set():  # Ctrl-C between two units
+                                raise KeyboardInterrupt
+                            _run_unit(store, work, unit, dev, advance, saver(unit), say)
+                    if stop.is_set():
+                        raise KeyboardInterrupt
+            if trained:
                 store.compact()
         except BaseException:
             store.close()
             raise
     return store
+
+
+def _final_plan(study: Study, store: Store, tuned: Plan) -> Plan:
+    """The plan of a tuned study's last step: each variant at the rate its tuning runs chose
+    (:mod:`actlab.study.tuning`), over all seeds, without what is stored."""
+    chosen = tuning.choose(study, store.runs(), store.metrics())
+    runs = tuple(tuning.final_runs(study, chosen))
+    final = dataclasses.replace(tuned, runs=runs, units=(), replaced=None, phase="final")
+    return final.left(store)
 
 
 def _run_unit(
@@ -288,6 +330,7 @@ def train_unit(
                 checkpoints=checkpoints,
                 resume=resume,
                 snapshots=study.snapshots,
+                shuffle=first.shuffle,
             )
     except (RuntimeError, FloatingPointError, MemoryError) as e:
         message = f"{type(e).__name__}: {e}".splitlines()[0]

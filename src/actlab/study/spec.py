@@ -18,6 +18,7 @@ Example::
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
@@ -30,13 +31,38 @@ from actlab.init import INITIALIZERS
 from actlab.losses import LOSSES
 from actlab.optim import OPTIMIZERS
 from actlab.study import _fields as F
-from actlab.study import loading
+from actlab.study import loading, tuning
 from actlab.study.run_config import AXES, STACK_FIELDS, RunConfig
 
 __all__ = ["AXES", "RunConfig", "Study", "load_study"]
 
 PerName = tuple[tuple[str, F.Pairs], ...]
 _PER_NAME = ("activation_params", "optimizer_params", "init_params", "loss_params")
+SWEEPS = ("depth", "width", "normalization", "dropout", "residual", "batch_size", "epochs")
+"""Fields a study may give as a list: each becomes an axis of the grid (outermost first)."""
+
+
+def _values(key: str, value: Any) -> tuple[Any, ...]:
+    """A field's values: a list or tuple as given (at least one), anything else as one."""
+    if isinstance(value, (list, tuple)):
+        if not value:
+            raise ParameterError(f"{key}=[] is empty; give one value or a list of several")
+        return tuple(dict.fromkeys(value))
+    return (value,)
+
+
+def _one_or_all(values: list[Any] | tuple[Any, ...]) -> Any:
+    return values[0] if len(values) == 1 else tuple(values)
+
+
+def _each(key: str, value: Any, check: Any) -> Any:
+    """``check`` applied to a field's value or to each of its swept values."""
+    out = []
+    for v in _values(key, value):
+        checked = check(v)
+        if checked not in out:
+            out.append(checked)
+    return _one_or_all(out)
 
 
 @dataclass(frozen=True)
@@ -76,6 +102,17 @@ class Study:
             initial and final ones included) for ``actlab landscape --kind path``; 0 for none.
             Final weights are always stored. Not part of the study's identity: it changes what
             is kept, not the results.
+        validation: the share of the training set held out (seeded) as a validation split,
+            in ``[0, 0.5]``; every epoch then also records ``val_loss`` / ``val_acc``, and
+            reports rank on validation. 0: none (own data files bring their own split).
+        shuffle: draw each epoch's batch order from the run's seed (``False``: the training set
+            in its stored order every epoch, as the MNIST-1D paper's training loop does).
+        tune_lr: a learning rate per variant, chosen on validation (:mod:`actlab.study.tuning`):
+            ``True`` for the default grid (13 rates, 1e-4 to 1), or a list of 3 or more rates;
+            stored as the grid. Excludes ``lr``/``lrs``; holds out 10% for validation unless
+            ``validation`` is set. ``runs()`` are then the tuning runs; the final runs follow
+            from their results (:func:`actlab.study.tuning.final_runs`).
+        tune_seeds: how many of ``seeds`` (the first ones) the tuning runs use.
 
     Lists keep their order (it is the grid's order); mappings are stored as sorted pairs. Bad
     input raises :class:`~actlab.errors.ActlabError` with one line naming the key.
@@ -107,6 +144,10 @@ class Study:
     target: float | None = None
     diagnostics: bool = False
     snapshots: int = 0
+    validation: float = 0.0
+    shuffle: bool = True
+    tune_lr: Any = None
+    tune_seeds: int = 1
 
     def __post_init__(self) -> None:
         set_ = self._set
@@ -114,21 +155,45 @@ class Study:
             set_(name=F.file_name("name", self.name))
         data, dataset_params = F.dataset(self.dataset, self.dataset_params)
         set_(dataset=data.name, dataset_params=dataset_params)
-        given = {k: getattr(self, k) for k in F.MODEL_OPTIONS}
-        model, options = F.model(self.model, given)
-        set_(model=model, **{k: None if given[k] is None else options[k] for k in given})
+        given = {k: _values(k, getattr(self, k)) for k in F.MODEL_OPTIONS}
+        resolved: dict[str, list[Any]] = {k: [] for k in given}
+        model = self.model
+        for combo in itertools.product(*given.values()):  # every swept architecture is valid
+            chosen = dict(zip(given, combo, strict=True))
+            model, options = F.model(self.model, chosen)
+            for k, value in chosen.items():
+                value = None if value is None else options[k]
+                if value not in resolved[k]:
+                    resolved[k].append(value)
+        set_(model=model, **{k: _one_or_all(v) for k, v in resolved.items()})
         self._set_names_and_params(data)
+        epochs = lambda v: F.integer("epochs", v, low=1, high=F.LIMITS["epochs"])  # noqa: E731
         for key, check in (
             ("seeds", F.seeds),
-            ("epochs", lambda v: F.integer("epochs", v, low=1, high=F.LIMITS["epochs"])),
-            ("batch_size", F.batch_size),
+            ("epochs", lambda v: _each("epochs", v, epochs)),
+            ("batch_size", lambda v: _each("batch_size", v, F.batch_size)),
             ("dtype", lambda v: F.choice("dtype", v, F.DTYPES)),
             ("target", lambda v: v if v is None else F.number("target", v, positive=True, high=1)),
             ("diagnostics", lambda v: F.boolean("diagnostics", v)),
             ("snapshots", lambda v: F.integer("snapshots", v, low=0, high=F.LIMITS["snapshots"])),
+            ("validation", lambda v: F.fraction("validation", v)),
+            ("shuffle", lambda v: F.boolean("shuffle", v)),
         ):
             with F.at(key, value=getattr(self, key)):
                 set_(**{key: check(getattr(self, key))})
+        with F.at("tune_lr", value=self.tune_lr):
+            set_(tune_lr=tuning.grid(self.tune_lr))
+        with F.at("tune_seeds", value=self.tune_seeds):
+            set_(tune_seeds=F.integer("tune_seeds", self.tune_seeds, low=1, high=len(self.seeds)))
+        if self.tune_lr is not None:
+            if self.lr is not None or self.lrs:
+                with F.at("tune_lr"):
+                    raise ParameterError(
+                        "tune_lr chooses each variant's learning rate: give lr/lrs or tune_lr, "
+                        "not both"
+                    )
+            if not self.validation:
+                set_(validation=tuning.DEFAULT_VALIDATION)
 
     def _set(self, **values: Any) -> None:
         for k, v in values.items():
@@ -227,9 +292,23 @@ class Study:
         return (OPTIMIZERS.get(name).resolve(params)["lr"],)
 
     def runs(self) -> list[RunConfig]:
-        """Every run of the grid: activation x optimizer x lr x init x loss x seed, in the order
-        given, seed innermost."""
-        shared = {k: getattr(self, k) for k in STACK_FIELDS}
+        """Every run of the grid: the swept fields (:data:`SWEEPS`, outermost) x activation x
+        optimizer x lr x init x loss x seed, in the order given, seed innermost."""
+        if self.tune_lr is not None:
+            return tuning.tuning_runs(self)
+        out = []
+        swept = {k: _values(k, getattr(self, k)) for k in SWEEPS}
+        for combo in itertools.product(*swept.values()):
+            shared = {k: getattr(self, k) for k in STACK_FIELDS}
+            out += self._grid(shared | dict(zip(swept, combo, strict=True)))
+        return out
+
+    def sweeps(self) -> dict[str, tuple[Any, ...]]:
+        """The fields swept as grid axes (given as lists): their values, in order."""
+        values = {k: _values(k, getattr(self, k)) for k in SWEEPS}
+        return {k: v for k, v in values.items() if len(v) > 1}
+
+    def _grid(self, shared: dict[str, Any]) -> list[RunConfig]:
         per = {k: dict(getattr(self, k)) for k in _PER_NAME}
         out = []
         for act in self.activations:
@@ -262,11 +341,14 @@ class Study:
         counts = {
             "activation": len(self.activations),
             "optimizer": len(self.optimizers),
-            "lr": len({lr for o in self.optimizers for lr in self.learning_rates(o)}),
+            "lr": 2
+            if self.tune_lr is not None
+            else len({lr for o in self.optimizers for lr in self.learning_rates(o)}),
             "init": len(self.inits),
             "loss": len(self.resolved_losses),
         }
-        return tuple(axis for axis in AXES if counts[axis] > 1)
+        swept = tuple(self.sweeps())
+        return swept + tuple(axis for axis in AXES if counts[axis] > 1)
 
     # ---- conversion ----------------------------------------------------------------------
 

@@ -1,9 +1,13 @@
 """Statistics over seeds: mean and Student-t confidence intervals, variants and their ranking.
 
-A *variant* is one configuration without its seed; its runs are the seeds. Every statistic of a
-variant is taken over its **finished** runs (status ``done``): a diverged run is frozen part-way
-and a failed one has no result, so both are *counted* (``n_diverged``, ``n_failed``) and shown
-next to the mean rather than mixed into it. A variant with no finished run ranks last.
+A *variant* is one configuration without its seed (:mod:`actlab.study.labels`); its runs are the
+seeds. Every statistic of a variant is taken over its **finished** runs (status ``done``): a
+diverged run is frozen part-way and a failed one has no result, so both are *counted*
+(``n_diverged``, ``n_failed``) and shown next to the mean rather than mixed into it. A variant
+with no finished run ranks last. When the runs recorded a validation split (``val_acc`` /
+``val_loss``), variants are ranked on it and the test metric is carried beside it, never used
+to rank. Paired tests between variants are in :mod:`actlab.study.paired`, time-to-target in
+:mod:`actlab.study.targets`, per-factor means in :mod:`actlab.study.factors`.
 
 Example::
 
@@ -15,7 +19,7 @@ Example::
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +27,7 @@ import numpy as np
 from scipy import stats as _scipy_stats
 
 from actlab.errors import ActlabError
+from actlab.study.labels import variant_label, varying_axes, without_seed
 from actlab.study.store import METRICS, RunRecord, canonical_json
 
 __all__ = [
@@ -33,13 +38,12 @@ __all__ = [
     "higher_is_better",
     "mean_ci",
     "metric_range",
+    "ranking_metric",
     "summarize",
+    "test_metric_of",
     "variant_label",
     "varying_axes",
 ]
-
-PRIMARY = ("activation", "optimizer", "init", "loss")
-_MISSING = object()
 
 
 def mean_ci(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float]:
@@ -100,109 +104,6 @@ def clip_to_range(mean: float, half: float, metric: str) -> tuple[float, float]:
     return max(mean - half, low), min(mean + half, high)
 
 
-# ---------------------------------------------------------------------------- variants and labels
-
-
-def _without_seed(config: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in config.items() if k != "seed"}
-
-
-def _family(axis: str) -> str:
-    return axis.split(".", 1)[0]
-
-
-def _differs(values: Iterable[Any]) -> bool:
-    seen = {canonical_json(v) if v is not _MISSING else "\0missing" for v in values}
-    return len(seen) > 1
-
-
-def varying_axes(configs: Iterable[Mapping[str, Any]]) -> tuple[str, ...]:
-    """The axes whose values differ between ``configs`` (``seed`` is never one).
-
-    An axis is a top-level key (``"activation"``, ``"width"``) or, for an entry of a
-    ``<family>_params`` dict, ``"<family>.<entry>"`` (``"optimizer.lr"``,
-    ``"activation.negative_slope"``). A key missing from some configs differs from any value.
-    Order: activation, optimizer, init, loss (each followed by its params), then the rest
-    alphabetically.
-    """
-    configs = [_without_seed(c) for c in configs]
-    keys = sorted({k for c in configs for k in c})
-    axes = []
-    for key in keys:
-        values = [c.get(key, _MISSING) for c in configs]
-        if key.endswith("_params") and all(isinstance(v, Mapping) or v is _MISSING for v in values):
-            family = key[: -len("_params")]
-            dicts = [v if isinstance(v, Mapping) else {} for v in values]
-            names = [c.get(family) for c in configs]
-            for entry in sorted({e for d in dicts for e in d}):
-                if _entry_varies(entry, dicts, names):
-                    axes.append(f"{family}.{entry}")
-        elif _differs(values):
-            axes.append(key)
-
-    def order(axis: str) -> tuple[int, str, int, str]:
-        family, _, entry = axis.partition(".")
-        rank = PRIMARY.index(family) if family in PRIMARY else len(PRIMARY)
-        return rank, family, bool(entry), entry
-
-    return tuple(sorted(axes, key=order))
-
-
-def _entry_varies(entry: str, dicts: list[Mapping[str, Any]], names: list[Any]) -> bool:
-    """A params entry varies if it differs between configs of the *same* family name (two adam
-    runs with different betas); a parameter that one optimizer has and another lacks is not a
-    variable. The learning rate is compared across all names: "sgd lr=0.1" vs "adam lr=0.002"."""
-    if entry == "lr":
-        return _differs(d.get(entry, _MISSING) for d in dicts)
-    by_name: dict[Any, list[Any]] = {}
-    for d, name in zip(dicts, names):
-        by_name.setdefault(repr(name), []).append(d.get(entry, _MISSING))
-    return any(_differs(values) for values in by_name.values())
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, bool) or value is None:
-        return str(value)
-    if isinstance(value, float):
-        return f"{value:g}"
-    if isinstance(value, list | tuple):
-        return "(" + ", ".join(_show(v) for v in value) + ")"
-    if isinstance(value, Mapping):
-        return "{" + ", ".join(f"{k}={_show(v)}" for k, v in value.items()) + "}"
-    return str(value)
-
-
-def variant_label(config: Mapping[str, Any], varying: Sequence[str]) -> str:
-    """A short label from the axes in ``varying`` (see :func:`varying_axes`), joined by `` · ``.
-
-    A family is written as its name with the varying entries of its params that this config
-    has: ``leaky_relu(negative_slope=0.1)``; the optimizer as ``adam lr=0.002`` (how learning
-    rates are usually quoted); other keys as ``width=100``. With nothing varying the label names
-    the activation and optimizer (``relu · adam``).
-    """
-    if not varying:
-        return " · ".join(str(config[k]) for k in ("activation", "optimizer") if k in config) or (
-            "all runs"
-        )
-    parts = []
-    for family in dict.fromkeys(_family(a) for a in varying):
-        entries = [a.partition(".")[2] for a in varying if a.startswith(f"{family}.")]
-        params = config.get(f"{family}_params")
-        params = params if isinstance(params, Mapping) else {}
-        shown = [f"{e}={_show(params[e])}" for e in entries if e in params]
-        if family not in config:
-            parts.append(" ".join(shown) or f"{family}=-")
-        elif not shown:
-            name = _show(config[family])
-            has_params = f"{family}_params" in config or family in PRIMARY
-            parts.append(name if has_params else f"{family}={name}")
-        elif family == "optimizer":
-            parts.append(" ".join([_show(config[family]), *shown]))
-        else:
-            parts.append(f"{_show(config[family])}({', '.join(shown)})")
-    return " · ".join(parts)
-
-
 # ---------------------------------------------------------------------------- summaries
 
 
@@ -210,16 +111,21 @@ def variant_label(config: Mapping[str, Any], varying: Sequence[str]) -> str:
 class VariantSummary:
     """One variant's results over its seeds (statistics over its ``done`` runs only).
 
-    ``final_*`` are the ranking metric at each finished run's last epoch: ``final_mean``
-    ``± final_ci`` (95% Student-t half-width, NaN for one run), ``best`` the best seed (max for
-    an accuracy, min for a loss) and ``finals`` the ``(seed, value)`` pairs. ``epochs_to_target``
-    is the mean, over the ``n_reached`` of ``n_runs`` runs whose test metric reached ``target``
-    (a diverged run counts if it got there before diverging), of the first epoch it did so;
-    NaN when none did. ``curve_*`` and ``train_loss_*`` are per-epoch means and CI half-widths
-    over the runs that have a value at that epoch (the done runs; a variant with none shows its
-    diverged runs), aligned with ``epochs``; ``curves`` holds the same ``(means, half-widths)``
-    for every stored metric (``train_loss``, ``train_acc``, ``test_loss``, ``test_acc``) that
-    the runs recorded. :attr:`final_interval` is the CI cut to the metric's range.
+    ``final_*`` are the ranking ``metric`` (see :func:`ranking_metric`) at each finished run's
+    last epoch: ``final_mean ± final_ci`` (95% Student-t half-width, NaN for one run) and
+    ``finals`` the ``(seed, value)`` pairs; ``best`` is the best *seed* (max for an accuracy,
+    min for a loss), kept for exports -- "the best variant" always means the best mean.
+    When the ranking metric is a validation one, ``test_metric`` names the test metric reported
+    beside it and ``test_finals``, ``test_mean``, ``test_ci`` are its values (otherwise ``None``,
+    empty and NaN). ``epochs_to_target`` is the mean, over the ``n_reached`` of ``n_runs`` runs
+    whose ranking metric reached ``target`` (a diverged run counts if it got there before
+    diverging), of the first epoch it did so; NaN when none did. ``curve_*`` and
+    ``train_loss_*`` are per-epoch means and CI half-widths over the runs that have a value at
+    that epoch (the done runs; a variant with none shows its diverged runs), aligned with
+    ``epochs``; ``curves`` holds the same ``(means, half-widths)``
+    for every stored metric (``train_loss``, ``train_acc``, ``test_loss``, ``test_acc``,
+    ``val_loss``, ``val_acc``) that the runs recorded. :attr:`final_interval` is the CI cut
+    to the metric's range.
     """
 
     label: str
@@ -246,6 +152,10 @@ class VariantSummary:
     curves: Mapping[str, tuple[tuple[float, ...], tuple[float, ...]]] = field(
         default_factory=dict, compare=False
     )
+    test_metric: str | None = None
+    test_finals: tuple[tuple[int | None, float], ...] = ()
+    test_mean: float = math.nan
+    test_ci: float = math.nan
 
     @property
     def n_done(self) -> int:
@@ -274,6 +184,23 @@ def _curve(
             by_epoch[e].append(v)
     stats = [mean_ci(by_epoch[e]) for e in epochs]
     return tuple(m for m, _ in stats), tuple(c for _, c in stats)
+
+
+def ranking_metric(metrics: Sequence[Mapping[str, Any]]) -> str:
+    """The metric a study is ranked on: validation accuracy if any row has it, else validation
+    loss, else test accuracy, else test loss (a regression without a validation split).
+    Selection on validation keeps the test set out of every choice; the test metric is then
+    reported beside it (:func:`test_metric_of`)."""
+    for name in ("val_acc", "val_loss", "test_acc"):
+        if any(row.get(name) is not None for row in metrics):
+            return name
+    return "test_loss"
+
+
+def test_metric_of(metric: str) -> str | None:
+    """The test metric reported beside a validation ranking metric (``val_acc -> test_acc``);
+    ``None`` for any other metric."""
+    return "test_" + metric[len("val_") :] if metric.startswith("val_") else None
 
 
 def default_target(best_final: float, metric: str) -> float | None:
@@ -305,9 +232,10 @@ def summarize(
         target: the value for epochs-to-target (an accuracy, or a loss for loss metrics);
             ``None`` picks :func:`default_target` of the best variant. Each summary's
             ``target`` says which was used.
-        metric: the ranking metric, one of ``train_loss, train_acc, test_loss, test_acc``;
-            ``None`` means ``test_acc`` if any run recorded it (classification), else
-            ``test_loss`` (regression, lower is better).
+        metric: the ranking metric, one of :data:`METRICS`; ``None`` picks
+            :func:`ranking_metric`: validation accuracy or loss when the runs recorded a
+            validation split, else test accuracy (classification), else test loss
+            (regression, lower is better).
 
     Returns:
         One :class:`VariantSummary` per variant, sorted by mean final metric (best first);
@@ -317,21 +245,16 @@ def summarize(
     for row in metrics:
         by_run.setdefault(row["run"], []).append(row)
     if metric is None:
-        has_acc = any(r.get("test_acc") is not None for rows in by_run.values() for r in rows)
-        metric = "test_acc" if has_acc else "test_loss"
+        metric = ranking_metric(metrics)
     elif metric not in METRICS:
         raise ActlabError(f"metric {metric!r} is not one of {', '.join(METRICS)}")
     up = higher_is_better(metric)
     groups: dict[str, list[RunRecord]] = {}
     for run in runs:
-        groups.setdefault(canonical_json(_without_seed(run.config)), []).append(run)
+        groups.setdefault(canonical_json(without_seed(run.config)), []).append(run)
     varying = varying_axes(group[0].config for group in groups.values())
 
-    finals = {}
-    for key, group in groups.items():
-        done = [r for r in group if r.status == "done"]
-        series = [(r.seed, _series(by_run.get(r.key, []), metric)) for r in done]
-        finals[key] = [(seed, s[-1][1]) for seed, s in series if s]
+    finals = {key: _finals(group, by_run, metric) for key, group in groups.items()}
     means = {k: mean_ci([v for _, v in f])[0] for k, f in finals.items()}
     if target is None:
         best = [m for m in means.values() if math.isfinite(m)]
@@ -346,6 +269,14 @@ def summarize(
         return not valid, (-s.final_mean if up else s.final_mean) if valid else 0.0
 
     return sorted(out, key=rank)
+
+
+def _finals(
+    group: Sequence[RunRecord], by_run: Mapping[str, list[Mapping[str, Any]]], metric: str
+) -> list[tuple[int | None, float]]:
+    """``(seed, last value of metric)`` of each finished run that recorded it."""
+    done = [(r.seed, _series(by_run.get(r.key, []), metric)) for r in group if r.status == "done"]
+    return [(seed, series[-1][1]) for seed, series in done if series]
 
 
 def _variant(
@@ -376,9 +307,12 @@ def _variant(
     curve, train = curves.get(metric, nothing), curves.get("train_loss", nothing)
     walls = [r.wall_s for r in group if r.wall_s is not None]
     values = [v for _, v in finals]
+    beside = test_metric_of(metric)
+    test_finals = _finals(group, by_run, beside) if beside else []
+    test_mean, test_ci = mean_ci([v for _, v in test_finals])
     return VariantSummary(
         label=variant_label(group[0].config, varying),
-        config=_without_seed(group[0].config),
+        config=without_seed(group[0].config),
         metric=metric,
         target=target,
         n_runs=len(group),
@@ -403,6 +337,10 @@ def _variant(
         train_loss_mean=train[0],
         train_loss_ci=train[1],
         curves=curves,
+        test_metric=beside,
+        test_finals=tuple(test_finals),
+        test_mean=test_mean,
+        test_ci=test_ci,
     )
 
 

@@ -455,6 +455,10 @@ def _claim(
     stored = meta.get("identity")
     if stored is None and meta.get("study") is not None:  # a store from before identities
         stored = identity if meta["study"] == text else meta["study"]
+    columns = {r[1] for r in conn.execute("PRAGMA table_info(metrics)")}
+    for name in METRICS:  # a store from before a metric existed: add its (empty) column
+        if name not in columns:
+            conn.execute(f"ALTER TABLE metrics ADD COLUMN {name} REAL")
     replaced = claim(conn, out, identity, stored, force)
     if replaced is not None:  # another study's units: their saved states do not apply
         conn.execute("DELETE FROM checkpoints")

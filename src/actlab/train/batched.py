@@ -36,7 +36,8 @@ Metrics, per epoch, for each live member: ``test_loss`` / ``test_acc`` on the wh
 eval mode after the epoch; ``train_loss`` / ``train_acc`` as the mean over the epoch's batches
 (weighted by batch size) of the values each step saw before its update -- the running figure
 Keras and most training loops report, free to compute. Epoch 0 evaluates both sets before any
-step. Accuracy is for classification only.
+step. Accuracy is for classification only. A dataset with a validation split (``x_val``) also
+gets ``val_loss`` / ``val_acc``, evaluated like the test set.
 """
 
 from __future__ import annotations
@@ -163,6 +164,7 @@ def train(
     checkpoints: Checkpoints | None = None,
     resume: Mapping[str, Any] | None = None,
     snapshots: int = 0,
+    shuffle: bool = True,
 ) -> TrainResult:
     """Train ``members`` together on ``data`` (see the module docstring).
 
@@ -178,6 +180,8 @@ def train(
         checkpoints: where to save the training state, and when (:class:`Checkpoints`).
         resume: a state saved through ``checkpoints`` by a call with the same arguments:
             training continues from it (the results equal the uninterrupted call's).
+        shuffle: draw each epoch's batch order from the member's seed (``False``: the
+            training set in its stored order, every epoch, for every member).
         snapshots: keep each member's parameters at ``snapshots + 1`` evenly spaced steps, the
             initial and final ones included (``TrainResult.snapshots``; a diverged member's
             stop at its last good step); 0 for none.
@@ -195,6 +199,9 @@ def train(
     device = torch.device(device) if device is not None else data.device
     data = data.to(device)
     x_train, x_test = data.x_train.to(dtype), data.x_test.to(dtype)
+    val = None
+    if data.x_val is not None:
+        val = (data.x_val.to(dtype), _targets(data.y_val, dtype))
     y_train, y_test = _targets(data.y_train, dtype), _targets(data.y_test, dtype)
     n = len(x_train)
     if batch_size is not None and batch_size < 1:
@@ -220,7 +227,14 @@ def train(
         torch.manual_seed(_unit_seed(members))
         if resume is None:
             train0 = _evaluate(model, losses, x_train, y_train)
-            _record(results, alive, 0, train0, _evaluate(model, losses, x_test, y_test))
+            _record(
+                results,
+                alive,
+                0,
+                train0,
+                _evaluate(model, losses, x_test, y_test),
+                val and _evaluate(model, losses, *val),
+            )
         if recorder is not None:
             recorder.start(model, opt, order)
         step, first, skip, seen, hits, spent = 0, 1, 0, None, None, 0.0
@@ -265,6 +279,8 @@ def train(
                 epoch_orders = [g.get_state() for g in orders]
             if batch_size is None:
                 batches = [None]
+            elif not shuffle:  # the same order every epoch, shared by all members
+                batches = list(torch.arange(n, device=device).split(B))
             else:
                 perms = torch.stack([torch.randperm(n, generator=g) for g in orders]).to(device)
                 batches = list(perms.split(B, dim=1))
@@ -286,7 +302,7 @@ def train(
                     total = torch.where(ok.to(device), values, torch.zeros_like(values)).sum()
                     total.backward()
                 with torch.no_grad():
-                    seen += values.detach() * (n if index is None else index.shape[1])
+                    seen += values.detach() * (n if index is None else index.shape[-1])
                     if losses.classification:
                         hits += (out.detach().argmax(-1) == target).sum(-1)
                 ok &= _finite_gradients(opt, K)
@@ -307,7 +323,8 @@ def train(
                     save(epoch, i + 1, epoch_orders)
             skip = 0
             running = (seen / n, hits / n if losses.classification else None)
-            _record(results, alive, epoch, running, _evaluate(model, losses, x_test, y_test))
+            test = _evaluate(model, losses, x_test, y_test)
+            _record(results, alive, epoch, running, test, val and _evaluate(model, losses, *val))
             if checkpoints is not None and epoch < epochs and checkpoints.due(epoch, 0, True):
                 save(epoch + 1, 0, None)
     positions = [0] * K
@@ -494,8 +511,10 @@ def _evaluate(model, losses, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor | Non
     return total / len(x), None if correct is None else correct.to(torch.float64) / len(x)
 
 
-def _record(results, alive, epoch, train, test) -> None:
+def _record(results, alive, epoch, train, test, val=None) -> None:
     row = {"train_loss": train[0], "train_acc": train[1], "test_loss": test[0], "test_acc": test[1]}
+    if val is not None:
+        row |= {"val_loss": val[0], "val_acc": val[1]}
     for k in alive.nonzero().flatten().tolist():
         results[k].metrics.append(
             {"epoch": epoch, **{m: None if v is None else float(v[k]) for m, v in row.items()}}

@@ -119,8 +119,8 @@ class StackedOptimizer:
             optimizer, hyperparameters as ``actlab.optim.create`` takes them.
         flat: one flat buffer per group, device and dtype (``True``), or one per group and
             parameter (``False``); the numbers are the same. ``None``: flat except on the CPU,
-            where gathering the rows into one buffer costs more than the per-parameter calls
-            it saves (for 64 stacked 40-100-100-10 MLPs under Adam, the step took 1.6x as long;
+            where gathering the rows into the buffer (a copy per step) costs about what the
+            fewer calls save (Adam over 64 stacked 40-100-100-10 MLPs: 1.14-1.28x as long;
             ``docs/PERFORMANCE.md``).
 
     Example::

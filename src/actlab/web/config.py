@@ -26,7 +26,7 @@ from torch import Tensor
 from actlab._registry import closest
 from actlab.activations import ACTIVATIONS
 from actlab.data import DATASETS
-from actlab.data.toy import TWO_D
+from actlab.data.toy import N_CLASSES, TWO_D
 from actlab.errors import ActlabError, ParameterError
 from actlab.init import INITIALIZERS
 from actlab.losses import LOSSES
@@ -55,6 +55,8 @@ class Limits:
     max_weight: float = 1e3
     max_message_bytes: int = 65_536
     max_racers: int = 4
+    max_curve_points: int = 100
+    curve_y: float = 3.0
     grid: int = 100
     thumb: int = 50
     extent: float = 6.0
@@ -85,7 +87,11 @@ RACE_FIELDS = (
 initial weights."""
 REGULARIZATIONS = ("none", "l1", "l2")
 PROBLEMS = ("classification", "regression")
-DEFAULT_LOSS = {"classification": "binary_logistic", "regression": "squared_error"}
+DEFAULT_LOSS = {
+    "classification": "binary_logistic",
+    "multiclass": "cross_entropy",
+    "regression": "squared_error",
+}
 
 
 @functools.cache
@@ -103,8 +109,21 @@ def hidden_activations() -> tuple[str, ...]:
 
 
 def losses_for(problem: str) -> list[str]:
-    """Catalog losses that train the given problem from class indices/labels or real targets."""
+    """Catalog losses that train ``problem`` from class labels or real targets; ``"multiclass"``:
+    the classification losses that take class indices (softmax cross-entropy, hinge)."""
+    if problem == "multiclass":
+        return [n for n in losses_for("classification") if "index" in LOSSES.get(n).targets]
     return [i.name for i in LOSSES if i.task == problem and i.differentiable]
+
+
+def is_multiclass(dataset: str) -> bool:
+    """Whether a catalog set has a chosen number of classes (``n_classes``): one output each."""
+    return "n_classes" in DATASETS.get(dataset).defaults
+
+
+def loss_menu(dataset: str, problem: str) -> str:
+    """The key of :func:`menus`' ``losses`` that lists the losses this data set can train on."""
+    return "multiclass" if problem == "classification" and is_multiclass(dataset) else problem
 
 
 @dataclass(frozen=True)
@@ -127,6 +146,7 @@ class Config:
     reg_rate: float = 0.0
     problem: str = ""
     loss: str = ""
+    n_classes: int = 3
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any], base: Config | None = None) -> Config:
@@ -156,6 +176,8 @@ class Config:
         d = self.to_dict()
         d["features"] = ",".join(self.features)
         d["hidden"] = ",".join(str(h) for h in self.hidden)
+        if not is_multiclass(self.dataset):
+            del d["n_classes"]  # only the k-class sets read it
         return urlencode(d)
 
     @classmethod
@@ -222,6 +244,7 @@ def _validated(d: dict[str, Any]) -> Config:
     _num(d, "noise", float, 0.0, L.max_noise)
     _num(d, "train_ratio", float, L.min_train_ratio, L.max_train_ratio)
     _num(d, "n_points", int, L.min_points, L.max_points)
+    _num(d, "n_classes", int, N_CLASSES.low, N_CLASSES.high)
     _num(d, "batch_size", int, 1, L.max_batch)
     _num(d, "seed", int, 0, L.max_seed)
     _num(d, "learning_rate", float, 0.0, L.max_lr)
@@ -250,9 +273,10 @@ def _validated(d: dict[str, Any]) -> Config:
     _name(d, "problem", list(PROBLEMS))
     if d["problem"] != task:
         raise ParameterError(f"dataset {d['dataset']!r} is a {task} set, not {d['problem']}")
+    menu = loss_menu(d["dataset"], d["problem"])
     if d["loss"] in ("", None):
-        d["loss"] = DEFAULT_LOSS[d["problem"]]
-    _name(d, "loss", losses_for(d["problem"]), LOSSES.get)
+        d["loss"] = DEFAULT_LOSS[menu]
+    _name(d, "loss", losses_for(menu), LOSSES.get)
     return Config(**d)
 
 
@@ -264,13 +288,19 @@ def menus() -> dict[str, Any]:
 
     return {
         "datasets": [
-            {"name": n, "task": DATASETS.get(n).task, "summary": DATASETS.get(n).summary}
+            {
+                "name": n,
+                "task": DATASETS.get(n).task,
+                "summary": DATASETS.get(n).summary,
+                "multiclass": is_multiclass(n),
+            }
             for n in TWO_D
         ],
         "activations": entries(ACTIVATIONS, hidden_activations()),
         "initializers": entries(INITIALIZERS, INITIALIZERS.names()),
         "optimizers": entries(OPTIMIZERS, OPTIMIZERS.names()),
-        "losses": {p: entries(LOSSES, losses_for(p)) for p in PROBLEMS},
+        "losses": {p: entries(LOSSES, losses_for(p)) for p in (*PROBLEMS, "multiclass")},
+        "n_classes": [N_CLASSES.low, N_CLASSES.high],
         "features": list(FEATURES),
         "regularizations": list(REGULARIZATIONS),
         "problems": list(PROBLEMS),

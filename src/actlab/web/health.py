@@ -6,6 +6,15 @@ gradient norm, update ratio and effective learning rate. Per hidden unit, the sa
 monitor applies to a layer, applied to the unit's own column: dead (zero output on every
 training point), inactive (``|f'(z)|`` at most 10 % of its peak on every point) and the share of
 points where it is saturated (``|f'(z)| < 0.05``).
+
+The effective learning rate is measured from the update actually applied, ``w_after - w_before``
+in float32. A step smaller than half the float32 spacing of a weight (about ``6e-8 |w|``) leaves
+that weight unchanged, so the measured rate of such a layer is 0 although the optimizer asked
+for a step. The panel says so instead of showing 0: per layer, ``frozen_fraction`` is the share
+of weights with a non-zero gradient that did not move, and where the median weight did not move
+``effective_lr`` is ``None`` and ``effective_lr_below`` an upper bound: the median over the
+weights of ``|dw| / |g|``, with ``dw`` replaced by the weight's float32 spacing where it did not
+move (a lost step was smaller than that).
 """
 
 from __future__ import annotations
@@ -19,7 +28,7 @@ import torch
 from torch import Tensor, nn
 
 from actlab.diagnostics import metrics, rows
-from actlab.diagnostics.monitor import Monitor, activation_of
+from actlab.diagnostics.monitor import Monitor, activation_of, discover_layers
 from actlab.errors import ParameterError
 from actlab.nn import Activation
 
@@ -35,6 +44,30 @@ LAYER_METRICS = (
 )
 
 
+FROZEN = "frozen_fraction"
+BELOW = "effective_lr_below"
+
+
+def frozen(grad: Tensor, before: Tensor, after: Tensor) -> tuple[float, float]:
+    """``(frozen_fraction, bound)`` of one step on one weight tensor: the share of weights with
+    a non-zero gradient that did not move (their update fell below float32 resolution), and an
+    upper bound on the median ``|dw| / |g|`` that counts a lost step as the weight's spacing.
+
+    >>> w = torch.tensor([1.0, 1.0])
+    >>> frozen(torch.tensor([1.0, 1.0]), w, w + torch.tensor([1e-9, 1e-3]))
+    (0.5, 1.1920928955078125e-07)
+    """
+    moving = grad != 0
+    if not moving.any():
+        return math.nan, math.nan
+    still = (after == before) & moving
+    spacing = torch.nextafter(before.abs(), torch.tensor(math.inf, dtype=before.dtype))
+    spacing = spacing - before.abs()
+    step = torch.where(still, spacing, (after - before).abs()).double()
+    bound = (step / grad.double().abs())[moving]
+    return still.sum().item() / moving.sum().item(), bound.median().item()
+
+
 class Health:
     """A monitor on one network and its optimizer that keeps only the latest step's values."""
 
@@ -42,12 +75,38 @@ class Health:
         self.model, self.probe = model, probe
         self.monitor = Monitor(model, optimizer=optimizer, probe=probe)
         self.layers: dict[str, dict[str, float]] = {}
+        self._weights = [(layer.name, layer.weight) for layer in discover_layers(model)]
+        self._armed = False
+        self._before: list[tuple[str, Tensor, Tensor, Tensor]] = []
+        self._hooks = [
+            optimizer.register_step_pre_hook(lambda *_: self._snapshot()),
+            optimizer.register_step_post_hook(lambda *_: self._resolution()),
+        ]
 
     @contextlib.contextmanager
     def record(self, step: int) -> Iterator[None]:
         """Measure the forward and backward pass run inside the block (and the step after)."""
         with self.monitor.record(step):
             yield
+        self._armed = True
+
+    @torch.no_grad()
+    def _snapshot(self) -> None:
+        self._before = []
+        if self._armed:
+            self._before = [
+                (name, w.grad.detach().clone(), w.detach().clone(), w)
+                for name, w in self._weights
+                if w.grad is not None
+            ]
+        self._armed = False
+
+    @torch.no_grad()
+    def _resolution(self) -> None:
+        for name, grad, before, weight in self._before:
+            share, bound = frozen(grad, before, weight.detach())
+            self.layers.setdefault(name, {}).update({FROZEN: share, BELOW: bound})
+        self._before = []
 
     def latest(self) -> dict[str, dict[str, float | None]]:
         """``{layer: {metric: value}}`` of the last recorded step (``None`` where not finite)."""
@@ -55,13 +114,22 @@ class Health:
             if metric in LAYER_METRICS:
                 self.layers.setdefault(layer, {})[metric] = value
         self.monitor.rows.clear()  # keep memory flat over long runs
-        return {
-            layer: {m: (v if math.isfinite(v) else None) for m, v in values.items()}
-            for layer, values in self.layers.items()
-        }
+        out = {}
+        for layer, values in self.layers.items():
+            shown = {m: (v if math.isfinite(v) else None) for m, v in values.items()}
+            lost = values.get(rows.EFFECTIVE_LR) == 0 and (values.get(FROZEN) or 0) > 0
+            if lost:  # the median weight did not move: its step was below float32 resolution
+                shown[rows.EFFECTIVE_LR] = None
+            else:
+                shown.pop(BELOW, None)
+            out[layer] = shown
+        return out
 
     def close(self) -> None:
         self.monitor.close()
+        for handle in self._hooks:
+            handle.remove()
+        self._hooks = []
 
 
 @torch.no_grad()

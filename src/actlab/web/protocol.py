@@ -23,6 +23,9 @@ type           fields                                        replies
 ``anatomy``    ``layer``: a hidden layer, or null to stop    frame, anatomy (layer null:
                                                              closed)
 ``transform``  ``layer`` (null to stop), ``units``: [i, j]   frame, transform (likewise)
+``curve``      ``layer``: a hidden layer, or null to close;  frame, curve (layer null:
+               ``add``: a point [x, y] (both optional;       closed)
+               the first ``curve`` opens the demo)
 =============  ===========================================  ==========================
 
 While a race runs, ``step``, ``frame`` and ``reset`` act on every racer and add a ``race``
@@ -30,12 +33,17 @@ reply (each racer's losses and output picture); ``config``, ``regenerate`` and `
 Likewise, once a layer's anatomy is asked for, every frame comes with an ``anatomy`` reply (f, f'
 and the histogram of its pre-activations, :func:`actlab.web.health.anatomy`), and once a
 ``transform`` view is asked for, with a ``transform`` reply (:func:`actlab.web.views.transformed`).
+Once the 1-D regression demo is opened (``curve``), every ``step`` also trains its network and
+every frame comes with a ``curve`` reply (:class:`actlab.web.curve.Curve`); a configuration
+change rebuilds that network and keeps the points, ``reset`` starts it over.
 
 A message that is not valid (oversized, not JSON, NaN, unknown type or field, out of range)
 gets one ``{"type": "error", "message": ...}`` reply and changes nothing; each distinct problem
 is logged once per page, as one line. Pictures travel as base64 ``uint8`` rasters:
 ``(v + 1) * 127.5`` for ``v`` clamped to ``[-1, 1]`` (input features are first divided by their
-largest magnitude).
+largest magnitude). With more than two classes a frame also has ``classes``: the most probable
+class at each pixel, one ``uint8`` per pixel; with more than one output unit, ``outputs``: each
+class's probability ``p`` as a thumbnail raster of ``2 p - 1``.
 """
 
 from __future__ import annotations
@@ -53,6 +61,7 @@ from torch import Tensor
 from actlab._registry import closest
 from actlab.errors import ActlabError, ParameterError
 from actlab.web.config import LIMITS, Config
+from actlab.web.curve import Curve, check_point
 from actlab.web.health import anatomy
 from actlab.web.race import Race
 from actlab.web.session import Frame, PlaygroundSession
@@ -76,6 +85,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "race": ("variants",),
     "anatomy": ("layer",),
     "transform": ("layer", "units"),
+    "curve": ("layer", "add"),
 }
 """Each message type and the fields it may carry (besides ``type``)."""
 
@@ -116,8 +126,15 @@ def _raster(values: Tensor) -> str:
     return base64.b64encode(q.contiguous().numpy().tobytes()).decode("ascii")
 
 
-def _number(x: float) -> float | None:
-    return x if math.isfinite(x) else None
+def _classes(classes: Tensor | None) -> str | None:
+    if classes is None:
+        return None
+    q = classes.to(torch.uint8).contiguous().numpy().tobytes()
+    return base64.b64encode(q).decode("ascii")
+
+
+def _number(x: float | None) -> float | None:
+    return x if x is not None and math.isfinite(x) else None
 
 
 def encode_frame(frame: Frame) -> dict[str, Any]:
@@ -128,10 +145,14 @@ def encode_frame(frame: Frame) -> dict[str, Any]:
         "epoch": frame.epoch,
         "train_loss": _number(frame.train_loss),
         "test_loss": _number(frame.test_loss),
+        "train_accuracy": _number(frame.train_accuracy),
+        "test_accuracy": _number(frame.test_accuracy),
         "diverged": frame.diverged,
         "grid": frame.output.shape[-1],
         "thumb": frame.features.shape[-1],
         "output": _raster(frame.output),
+        "classes": _classes(frame.classes),
+        "outputs": None if frame.outputs is None else [_raster(o) for o in frame.outputs],
         "features": [_raster(f) for f in features],
         "neurons": [[_raster(unit) for unit in layer] for layer in frame.neurons],
         "weights": [
@@ -167,6 +188,7 @@ def encode_race(race: Race, frames: list[Frame]) -> dict[str, Any]:
                 "test_loss": _number(frame.test_loss),
                 "diverged": frame.diverged,
                 "output": _raster(frame.output),
+                "classes": _classes(frame.classes),
             }
         )
     return {"type": "race", "grid": LIMITS.grid, "racers": racers}
@@ -181,6 +203,7 @@ class Channel:
         self._logged: set[str] = set()
         self.anatomy: int | None = None
         self.transform: tuple[int, Any] | None = None
+        self.curve: Curve | None = None
         self._handlers: dict[str, Callable[[dict[str, Any]], list[dict[str, Any]]]] = {
             "config": self._config,
             "step": self._step,
@@ -193,6 +216,7 @@ class Channel:
             "race": self._race,
             "anatomy": self._anatomy,
             "transform": self._transform,
+            "curve": self._curve,
         }
 
     def handle(self, text: str | bytes) -> list[dict[str, Any]]:
@@ -216,7 +240,8 @@ class Channel:
     def _frame(self, frame: Frame, others: list[Frame] | None = None) -> list[dict[str, Any]]:
         replies = [encode_frame(frame)]
         if self.race is not None:
-            others = [r.frame() for r in self.race.racers[1:]] if others is None else others
+            if others is None:
+                others = [r.frame(pictures=False) for r in self.race.racers[1:]]
             replies.append(encode_race(self.race, [frame, *others]))
         if self.anatomy is not None:
             s = self.session
@@ -224,17 +249,37 @@ class Channel:
         if self.transform is not None:
             view = transformed(self.session, *self.transform)
             replies.append({"type": "transform", **view})
+        if self.curve is not None:
+            replies.append({"type": "curve", **self.curve.view()})
         return replies
 
     def _full(self) -> list[dict[str, Any]]:
         self.race = self.anatomy = self.transform = None
-        return [encode_config(self.session), encode_frame(self.session.frame())]
+        if self.curve is not None and self.curve.config != self.session.config:
+            self.curve = self.curve.rebuilt(self.session.config)
+        return [encode_config(self.session), *self._frame(self.session.frame())]
 
     def _step(self, m: dict[str, Any]) -> list[dict[str, Any]]:
+        epochs = m.get("epochs", 1)
         if self.race is None:
-            return self._frame(self.session.step(m.get("epochs", 1)))
-        frames = self.race.step(m.get("epochs", 1))
-        return self._frame(frames[0], frames[1:])
+            frame, others = self.session.step(epochs), None
+        else:
+            frame, *others = self.race.step(epochs)
+        if self.curve is not None:
+            self.curve.step(epochs)
+        return self._frame(frame, others)
+
+    def _curve(self, m: dict[str, Any]) -> list[dict[str, Any]]:
+        if "layer" in m and m["layer"] is None:
+            self.curve = None
+            return [*self._frame(self.session.frame()), {"type": "curve", "layer": None}]
+        point = check_point(m["add"]) if "add" in m else None
+        curve = self.curve or Curve(self.session.config)
+        layer = curve.checked_layer(m["layer"]) if "layer" in m else curve.layer
+        if point is not None:
+            curve.add(*point)  # the last check: nothing has changed before it passes
+        curve.layer, self.curve = layer, curve
+        return self._frame(self.session.frame())
 
     def _transform(self, m: dict[str, Any]) -> list[dict[str, Any]]:
         layer, units = m.get("layer"), m.get("units", [0, 1])
@@ -277,6 +322,8 @@ class Channel:
             self.session.reset()
         else:
             self.race.reset()
+        if self.curve is not None:
+            self.curve = self.curve.rebuilt(self.session.config)
         return self._frame(self.session.frame())
 
     def _regenerate(self, m: dict[str, Any]) -> list[dict[str, Any]]:

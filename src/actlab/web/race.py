@@ -2,7 +2,9 @@
 
 The first racer is the base session; each other racer changes only fields that leave the data
 and the network's shape alone (:data:`RACE_FIELDS`), and starts from the base's initial weights,
-copied, so any difference in their curves comes from the change alone.
+copied, so any difference in their curves comes from the change alone. The page shows only the
+other racers' losses and output, so they train without the health monitor and their frames
+carry no thumbnails (``pictures=False``): a race of two costs less than twice one network.
 
 >>> from actlab.web.session import PlaygroundSession
 >>> race = Race(PlaygroundSession({"hidden": [3]}), [{"optimizer": "adam"}, {"activation": "relu"}])
@@ -35,7 +37,8 @@ class Race:
         if not 1 <= len(variants) <= MAX_RACERS - 1:
             raise ParameterError(f"race: give 1 to {MAX_RACERS - 1} variants, not {len(variants)}")
         configs = [_variant(base.config, v, i) for i, v in enumerate(variants, 1)]
-        others = [PlaygroundSession(cfg) for cfg in configs]  # may fail: base still untouched
+        # may fail: the base is still untouched
+        others = [PlaygroundSession(cfg, watch=False) for cfg in configs]
         base.reset()
         self._start = [(m.weight.detach().clone(), m.bias.detach().clone()) for m in base.linears]
         self.racers = [base, *others]
@@ -47,11 +50,14 @@ class Race:
         return [r.config for r in self.racers]
 
     def step(self, epochs: int = 1) -> list[Frame]:
-        """Train every racer ``epochs`` epochs; their frames, base first."""
-        return [r.step(epochs) for r in self.racers]
+        """Train every racer ``epochs`` epochs; their frames, base first (the others' without
+        thumbnails)."""
+        base, *others = self.racers
+        return [base.step(epochs), *(r.step(epochs, pictures=False) for r in others)]
 
     def frames(self) -> list[Frame]:
-        return [r.frame() for r in self.racers]
+        base, *others = self.racers
+        return [base.frame(), *(r.frame(pictures=False) for r in others)]
 
     def reset(self) -> None:
         """Every racer back to epoch 0 and the shared initial weights."""

@@ -34,12 +34,12 @@ from actlab.init import init_
 from actlab.losses import LOSSES, loss
 from actlab.nn import Activation
 from actlab.optim import NonFiniteGradientError, create
-from actlab.web.config import FEATURES, LIMITS, Config
+from actlab.web.config import FEATURES, LIMITS, Config, is_multiclass
 from actlab.web.health import Health, unit_health
 
 __all__ = ["Frame", "PlaygroundSession"]
 
-DATA_FIELDS = ("dataset", "noise", "train_ratio", "n_points", "seed")
+DATA_FIELDS = ("dataset", "noise", "train_ratio", "n_points", "seed", "n_classes")
 LIVE_FIELDS = ("learning_rate", "regularization", "reg_rate", "batch_size")
 """Fields that change training from the next step on, without resetting the network."""
 
@@ -50,7 +50,13 @@ class Frame:
 
     Attributes:
         output: ``(grid, grid)`` network output over ``[-extent, extent]^2`` (row 0 at the top,
-            ``x2 = +extent``); classification in ``[-1, 1]`` (``2 p(class 1) - 1``).
+            ``x2 = +extent``); classification in ``[-1, 1]`` (``2 p(class 1) - 1``); with more
+            than two classes ``2 p - 1`` of the most probable class (softmax of the scores).
+        classes: with more than two classes, ``(grid, grid)`` int64: the most probable class
+            at each grid point (``None`` otherwise).
+        outputs: with more than one output unit (softmax classification), ``(n_out, thumb,
+            thumb)``: each class's probability ``p`` as ``2 p - 1``; else ``None``.
+        train_accuracy, test_accuracy: classification only (``None`` for regression).
         features: ``(n_features, thumb, thumb)`` every input feature over the grid.
         neurons: per hidden layer ``(width, thumb, thumb)``, each unit's activation.
         weights: per linear layer ``(weight (out, in), bias (out,))``.
@@ -67,6 +73,10 @@ class Frame:
     weights: list[tuple[Tensor, Tensor]]
     diverged: bool
     health: dict[str, Any] = field(default_factory=dict)
+    classes: Tensor | None = None
+    outputs: Tensor | None = None
+    train_accuracy: float | None = None
+    test_accuracy: float | None = None
 
 
 def features(x: Tensor, names: tuple[str, ...]) -> Tensor:
@@ -100,11 +110,17 @@ class PlaygroundSession:
     Args:
         config: a :class:`Config` or a mapping of its fields (validated; bad input raises
             :class:`~actlab.errors.ParameterError` with one line naming the problem).
+        watch: keep the health monitor (:mod:`actlab.web.health`) on the network; a race's
+            other racers, whose health no panel shows, train without it.
     """
 
-    def __init__(self, config: Config | Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self, config: Config | Mapping[str, Any] | None = None, *, watch: bool = True
+    ) -> None:
         cfg = config if isinstance(config, Config) else Config.from_dict(config or {})
         self._grid = _grid()
+        self.watch = watch
+        self.health: Health | None = None
         self._install(cfg, self._make_data(cfg))
 
     # -- configuration -----------------------------------------------------------------------
@@ -141,6 +157,7 @@ class PlaygroundSession:
         self._install(self.config, self.dataset)
 
     def _make_data(self, cfg: Config) -> data.Dataset:
+        classes = {"n_classes": cfg.n_classes} if is_multiclass(cfg.dataset) else {}
         return data.load(
             cfg.dataset,
             seed=cfg.seed,
@@ -148,6 +165,7 @@ class PlaygroundSession:
             noise=cfg.noise,
             train_ratio=cfg.train_ratio,
             standardize=False,
+            **classes,
         )
 
     def _check_lr(self, cfg: Config) -> None:
@@ -165,12 +183,10 @@ class PlaygroundSession:
             if isinstance(e, ActlabError):
                 raise
             raise ParameterError(str(e).splitlines()[0]) from None
-        if hasattr(self, "health"):
-            self.health.close()
         self.config, self.dataset, self.model, self.optimizer = cfg, dataset, model, optimizer
         self._binary = binary and cfg.problem == "classification"
         self._x_train = features(dataset.x_train, cfg.features)
-        self.health = Health(model, optimizer, self._x_train)
+        self._watch_health()
         self._x_test = features(dataset.x_test, cfg.features)
         self._x_grid = features(self._grid, cfg.features)
         self._y_train, self._y_test = self._target(dataset.y_train), self._target(dataset.y_test)
@@ -204,7 +220,8 @@ class PlaygroundSession:
             idx = order[start : start + self.config.batch_size]
             self.optimizer.zero_grad()
             last = start == starts[-1]
-            with self.health.record(self.epoch) if last else contextlib.nullcontext():
+            watched = last and self.health is not None
+            with self.health.record(self.epoch) if watched else contextlib.nullcontext():
                 total = self._loss(self._x_train[idx], self._y_train[idx]) + self._penalty()
                 total.backward()
             try:
@@ -214,8 +231,9 @@ class PlaygroundSession:
                 return
         self.epoch += 1
 
-    def step(self, epochs: int = 1) -> Frame:
-        """Train ``epochs`` whole epochs (stops early once training diverges); return the frame."""
+    def step(self, epochs: int = 1, *, pictures: bool = True) -> Frame:
+        """Train ``epochs`` whole epochs (stops early once training diverges); return the frame
+        (``pictures=False``: only the output, see :meth:`frame`)."""
         if isinstance(epochs, bool) or not isinstance(epochs, int):
             raise ParameterError(f"epochs={epochs!r} is not an integer")
         if not 1 <= epochs <= LIMITS.max_epochs_per_step:
@@ -227,51 +245,105 @@ class PlaygroundSession:
             if self.diverged:
                 break
             self._epoch()
-        return self.frame()
+        return self.frame(pictures=pictures)
 
     # -- pictures ----------------------------------------------------------------------------
 
     @torch.no_grad()
     def losses(self) -> tuple[float, float]:
         """Mean training and test loss (without the regularization term)."""
-        self.model.eval()
-        train = self._loss(self._x_train, self._y_train).item()
-        test = self._loss(self._x_test, self._y_test).item() if len(self._x_test) else math.nan
-        return train, test
+        return self._evaluate()[:2]
 
     @torch.no_grad()
-    def frame(self) -> Frame:
-        """The current picture: one forward pass over the grid gives output and every unit."""
+    def accuracies(self) -> tuple[float | None, float | None]:
+        """Share of training and test points classified right (``None``: regression)."""
+        return self._evaluate()[2:]
+
+    @torch.no_grad()
+    def _evaluate(self) -> tuple[float, float, float | None, float | None]:
+        self.model.eval()
+        out = []
+        for x, y in ((self._x_train, self._y_train), (self._x_test, self._y_test)):
+            if not len(x):
+                out.append((math.nan, None))
+                continue
+            scores = self.model(x)
+            value = loss(scores, y, self.config.loss).item()
+            out.append((value, self._accuracy(scores, y)))
+        (train, train_acc), (test, test_acc) = out
+        return train, test, train_acc, test_acc
+
+    def _accuracy(self, scores: Tensor, y: Tensor) -> float | None:
+        if self.config.problem == "regression":
+            return None
+        if scores.shape[1] == 1:
+            return ((scores[:, 0] > 0) == (y[:, 0] > 0.5)).double().mean().item()
+        return (scores.argmax(dim=1) == y).double().mean().item()
+
+    @torch.no_grad()
+    def frame(self, *, pictures: bool = True) -> Frame:
+        """The current picture: one forward pass over the grid gives output and every unit.
+
+        With ``pictures=False`` (what a race shows of its other racers) only the losses and the
+        output are filled in: no feature or unit thumbnails, weights or health.
+        """
         self.model.eval()
         g, t = LIMITS.grid, LIMITS.thumb
         stride = max(1, g // t)
         h, neurons = self._x_grid, []
         for module in self.model:
             h = module(h)
-            if isinstance(module, Activation):
+            if pictures and isinstance(module, Activation):
                 neurons.append(h.T.reshape(-1, g, g)[:, ::stride, ::stride].clone())
-        train, test = self.losses()
+        train, test, train_acc, test_acc = self._evaluate()
+        output, classes = self._display(h)
+        if not pictures:
+            return Frame(
+                epoch=self.epoch,
+                train_loss=train,
+                test_loss=test,
+                train_accuracy=train_acc,
+                test_accuracy=test_acc,
+                output=output.reshape(g, g),
+                classes=None if classes is None else classes.reshape(g, g),
+                features=torch.empty(0, t, t),
+                neurons=[],
+                weights=[],
+                diverged=self.diverged,
+            )
+        outputs = None
+        if h.shape[1] > 1:
+            p = torch.softmax(h, dim=1).T.reshape(-1, g, g)[:, ::stride, ::stride]
+            outputs = 2 * p - 1
         return Frame(
             epoch=self.epoch,
             train_loss=train,
             test_loss=test,
-            output=self._display(h).reshape(g, g),
+            train_accuracy=train_acc,
+            test_accuracy=test_acc,
+            output=output.reshape(g, g),
+            classes=None if classes is None else classes.reshape(g, g),
+            outputs=outputs,
             features=self._x_grid.T.reshape(-1, g, g)[:, ::stride, ::stride].clone(),
             neurons=neurons,
             weights=[(m.weight.detach().clone(), m.bias.detach().clone()) for m in self.linears],
             diverged=self.diverged,
             health={
-                "layers": self.health.latest(),
+                "layers": {} if self.health is None else self.health.latest(),
                 "units": unit_health(self.model, self._x_train),
             },
         )
 
-    def _display(self, scores: Tensor) -> Tensor:
+    def _display(self, scores: Tensor) -> tuple[Tensor, Tensor | None]:
+        """What the heatmap shows, and (more than two classes) the most probable class."""
         if self.config.problem == "regression":
-            return scores[:, 0]
+            return scores[:, 0], None
         if scores.shape[1] == 1:
-            return torch.tanh(scores[:, 0] / 2)  # 2 sigmoid(s) - 1
-        return torch.tanh((scores[:, 1] - scores[:, 0]) / 2)  # 2 softmax(s)_1 - 1
+            return torch.tanh(scores[:, 0] / 2), None  # 2 sigmoid(s) - 1
+        if scores.shape[1] == 2:
+            return torch.tanh((scores[:, 1] - scores[:, 0]) / 2), None  # 2 softmax(s)_1 - 1
+        p, classes = torch.softmax(scores, dim=1).max(dim=1)
+        return 2 * p - 1, classes
 
     @torch.no_grad()
     def hidden(self, points: Tensor, layer: int) -> Tensor:
@@ -359,15 +431,20 @@ class PlaygroundSession:
                 )
             loaded[key] = tensor
         self.model.load_state_dict(loaded)
-        self.health.close()
         self.optimizer = create(
             self.config.optimizer, self.model.parameters(), lr=self.config.learning_rate
         )
-        self.health = Health(self.model, self.optimizer, self._x_train)
+        self._watch_health()
+
+    def _watch_health(self) -> None:
+        """A fresh health monitor on the current network and optimizer (if ``watch``)."""
+        if self.health is not None:
+            self.health.close()
+        self.health = Health(self.model, self.optimizer, self._x_train) if self.watch else None
 
     def copy(self) -> PlaygroundSession:
         """An independent session with the same configuration and the same current weights."""
-        other = PlaygroundSession(replace(self.config))
+        other = PlaygroundSession(replace(self.config), watch=self.watch)
         other.load_state({k: v.tolist() for k, v in self.model.state_dict().items()})
         other.epoch = self.epoch
         return other

@@ -25,12 +25,25 @@ function drawHealth(health) {
     const g = m.grad_norm, w = g > 0 && hi > lo ? 8 + 62 * (Math.log10(g) - lo) / (hi - lo) : 40;
     return `<tr><td>${name}</td><td class="bar"><span data-w="${w.toFixed(0)}"></span>` +
       `<em>${num(g)}</em></td><td>${pct(m.dead_fraction)}</td><td>${pct(m.saturation_fraction)}</td>` +
-      `<td>${pct(m.inactive_fraction)}</td><td>${num(m.effective_lr)}</td><td>${num(m.update_ratio)}</td></tr>`;
+      `<td>${pct(m.inactive_fraction)}</td>${effectiveLr(m)}<td>${num(m.update_ratio)}</td></tr>`;
   });
   $("health_table").innerHTML = "<tr><th>layer</th><th>gradient norm (log scale)</th><th>dead</th>" +
     "<th>saturated</th><th>inactive</th><th>effective lr</th><th>update ratio</th></tr>" + rows.join("");
   // The page's policy forbids inline style attributes; the CSS object model is allowed.
   for (const bar of $("health_table").querySelectorAll("td.bar span")) bar.style.width = `${bar.dataset.w}%`;
+}
+
+function effectiveLr(m) {
+  // A step below a weight's float32 spacing is lost: the measured rate would read 0. Say so.
+  const num = (v) => (v === undefined || v === null ? "-" : v.toPrecision(2));
+  const frozen = m.frozen_fraction || 0, share = `${(100 * frozen).toFixed(0)}%`;
+  if (m.effective_lr === null && m.effective_lr_below !== undefined) {
+    const why = `below float32 resolution: ${share} of these weights did not move, their steps ` +
+      `smaller than the weights' float32 spacing; the rate is under ${num(m.effective_lr_below)}`;
+    return `<td class="lost" title="${why}">&lt; ${num(m.effective_lr_below)} (below float32 resolution)</td>`;
+  }
+  const note = frozen > 0 ? ` title="${share} of these weights did not move (step below float32 resolution)"` : "";
+  return `<td${note}>${num(m.effective_lr)}${frozen > 0 ? "*" : ""}</td>`;
 }
 
 // ---- race ---------------------------------------------------------------------------------
@@ -74,6 +87,7 @@ function setupRace(menus) {
     send({ type: "race", variants });
   };
   $("race_end").onclick = () => send({ type: "race", variants: [] });
+  setupCurve();
   $("anatomy_close").onclick = () => send({ type: "anatomy", layer: null });
   $("transform_close").onclick = () => send({ type: "transform", layer: null });
   const units = () => [Number($("transform_u").value), Number($("transform_v").value)];
@@ -86,6 +100,7 @@ function showRace(msg) {
   state.race = msg;
   $("race_end").hidden = !msg;
   $("race_start").textContent = msg ? "Restart race" : "Start race";
+  saveView(); // the link reproduces the race
   const box = $("racers");
   if (!msg) { box.innerHTML = ""; return; }
   if (box.children.length !== msg.racers.length) {
@@ -102,7 +117,7 @@ function showRace(msg) {
   const fmt = (v) => (v === null ? "NaN" : v.toFixed(3));
   msg.racers.forEach((r, i) => {
     const div = box.children[i];
-    paint(div.querySelector("canvas"), r.output, msg.grid, $("discretize").checked);
+    paint(div.querySelector("canvas"), r.output, msg.grid, $("discretize").checked, r.classes);
     div.querySelector(".rloss").textContent =
       `epoch ${r.epoch}: train ${fmt(r.train_loss)}, test ${fmt(r.test_loss)}${r.diverged ? " (diverged)" : ""}`;
   });
@@ -168,13 +183,62 @@ function showTransform(t) {
     line.forEach((p, i) => (i ? ctx.lineTo(X(p[0]), Y(p[1])) : ctx.moveTo(X(p[0]), Y(p[1]))));
     ctx.stroke();
   }
-  const regression = state.config.problem === "regression";
   t.points.forEach((p, i) => {
     ctx.beginPath();
     ctx.arc(X(p[0]), Y(p[1]), 2.5, 0, 2 * Math.PI);
-    ctx.fillStyle = colour(regression ? t.labels[i] : 2 * t.labels[i] - 1);
+    ctx.fillStyle = pointColour(t.labels[i]);
     ctx.fill();
   });
+}
+
+// ---- ConvNetJS 1-D regression --------------------------------------------------------------
+
+function setupCurve() {
+  $("curve_open").onclick = () => send({ type: "curve", layer: 0 });
+  $("curve_close").onclick = () => send({ type: "curve", layer: null });
+  $("curve_layer").onchange = () => send({ type: "curve", layer: Number($("curve_layer").value) });
+  $("curve_plot").onclick = (e) => {
+    // A click adds the point under the pointer (canvas pixels -> x in [-E, E], y in [-Y, Y]).
+    const canvas = $("curve_plot"), box = canvas.getBoundingClientRect(), [E, Ymax] = state.curve.range;
+    const px = ((e.clientX - box.left) / box.width) * canvas.width;
+    const py = ((e.clientY - box.top) / box.height) * canvas.height;
+    const x = (px / canvas.width) * 2 * E - E, y = (1 - (2 * py) / canvas.height) * Ymax;
+    send({ type: "curve", add: [+x.toFixed(3), +y.toFixed(3)] });
+  };
+}
+
+function showCurve(c) {
+  if (c && c.layer === null) c = null;
+  state.curve = c;
+  $("curve").hidden = !c;
+  if (!c) return;
+  const hidden = state.config.hidden.length, select = $("curve_layer");
+  if (select.options.length !== hidden) {
+    select.innerHTML = "";
+    for (let l = 0; l < hidden; l++) select.add(new Option(String(l + 1), l));
+  }
+  select.value = c.layer;
+  const fmt = (v) => (v === null ? "NaN" : v.toFixed(4));
+  $("curve_info").textContent = `${c.points.length} points, epoch ${c.epoch}, loss ${fmt(c.loss)}` +
+    (c.diverged ? " (diverged)" : "");
+  const canvas = $("curve_plot"), ctx = canvas.getContext("2d"), W = canvas.width, H = canvas.height;
+  const [E, Ymax] = c.range, X = (x) => ((x + E) / (2 * E)) * W, Y = (y) => H / 2 - (y / Ymax) * (H / 2);
+  ctx.clearRect(0, 0, W, H);
+  ctx.strokeStyle = "#ccc";
+  ctx.beginPath(); ctx.moveTo(0, Y(0)); ctx.lineTo(W, Y(0)); ctx.moveTo(X(0), 0); ctx.lineTo(X(0), H); ctx.stroke();
+  const line = (ys, style, width) => {
+    ctx.beginPath();
+    ys.forEach((y, i) => (i ? ctx.lineTo(X(c.x[i]), Y(y)) : ctx.moveTo(X(c.x[i]), Y(y))));
+    ctx.strokeStyle = style; ctx.lineWidth = width; ctx.stroke(); ctx.lineWidth = 1;
+  };
+  c.units.forEach((ys, u) => line(ys, `hsla(${(u * 47) % 360}, 55%, 55%, 0.55)`, 1));
+  line(c.fit, "#183d4e", 2.5);
+  for (const [x, y] of c.points) {
+    ctx.beginPath();
+    ctx.arc(X(x), Y(y), 4, 0, 2 * Math.PI);
+    ctx.fillStyle = "#f59322"; ctx.fill();
+    ctx.strokeStyle = "#000"; ctx.stroke();
+  }
 }
 
 // ---- export / load ------------------------------------------------------------------------

@@ -3,6 +3,9 @@
 "use strict";
 
 const NEG = [245, 147, 34], MID = [232, 234, 235], POS = [8, 119, 189];
+// One hue per class (class 0 and 1 are the two-class colours): orange, blue, green, purple,
+// red, olive.
+const CLASSES = [NEG, POS, [44, 160, 44], [148, 103, 189], [214, 39, 40], [188, 189, 34]];
 const LUT = colourTable();
 const $ = (id) => document.getElementById(id);
 const state = {
@@ -24,17 +27,39 @@ function colour(v) {
   return `rgb(${LUT[i]},${LUT[i + 1]},${LUT[i + 2]})`;
 }
 
+function classColour(c) {
+  const [r, g, b] = CLASSES[c % CLASSES.length];
+  return `rgb(${r},${g},${b})`;
+}
+
+function pointColour(y) {
+  // Classification labels are class indices; regression targets are values in about [-1, 1].
+  return state.config.problem === "regression" ? colour(y) : classColour(y);
+}
+
 function decode(b64) {
   const s = atob(b64), out = new Uint8Array(s.length);
   for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
   return out;
 }
 
-function paint(canvas, b64, size, discretize) {
+function paint(canvas, b64, size, discretize, classes64, hue) {
+  // Two classes or regression: the diverging orange-blue scale. More classes: the most probable
+  // class's hue, its intensity growing with that class's probability (chance: grey). With
+  // `hue` (one class's probability): that class's hue, from grey at p = 0 to full at p = 1.
   const q = decode(b64), ctx = canvas.getContext("2d");
   const img = ctx.createImageData(size, size);
+  const classes = classes64 ? decode(classes64) : null;
+  const chance = classes ? 1 / state.config.n_classes : 0;
   for (let i = 0; i < q.length; i++) {
     let v = q[i];
+    if (classes || hue !== undefined) {
+      const p = v / 255, t = discretize ? 1 : Math.max(0, (p - chance) / (1 - chance));
+      const end = CLASSES[(classes ? classes[i] : hue) % CLASSES.length];
+      for (let c = 0; c < 3; c++) img.data[i * 4 + c] = MID[c] + (end[c] - MID[c]) * t;
+      img.data[i * 4 + 3] = 255;
+      continue;
+    }
     if (discretize) v = v >= 128 ? 255 : 0;
     img.data[i * 4] = LUT[v * 3];
     img.data[i * 4 + 1] = LUT[v * 3 + 1];
@@ -74,6 +99,7 @@ function receive(msg) {
   if (msg.type === "race") return showRace(msg);
   if (msg.type === "anatomy") return showAnatomy(msg);
   if (msg.type === "transform") return showTransform(msg);
+  if (msg.type === "curve") return showCurve(msg);
 }
 
 function status(text, error) {
@@ -128,7 +154,8 @@ function setupControls(menus) {
   for (const id of ["learning_rate", "reg_rate", "n_points"]) {
     $(id).onchange = () => change({ [id]: Number($(id).value) });
   }
-  for (const id of ["noise", "train_ratio", "batch_size"]) {
+  Object.assign($("n_classes"), { min: menus.n_classes[0], max: menus.n_classes[1] });
+  for (const id of ["noise", "train_ratio", "batch_size", "n_classes"]) {
     $(id).oninput = () => { $(id + "_text").textContent = $(id).value; };
     $(id).onchange = () => change({ [id]: Number($(id).value) });
   }
@@ -145,14 +172,7 @@ function setupControls(menus) {
   $("weight_edit").onkeydown = editWeight;
   $("weight_edit").onblur = () => { $("weight_edit").hidden = true; };
   setupRace(menus);
-  const view = new URLSearchParams(location.hash.slice(1));
-  $("show_test").checked = view.get("test") === "1";
-  $("discretize").checked = view.get("discretize") === "1";
-}
-
-function saveView() {
-  const hash = `test=${$("show_test").checked ? 1 : 0}&discretize=${$("discretize").checked ? 1 : 0}`;
-  history.replaceState(null, "", location.search + "#" + hash);
+  readLink();
 }
 
 function change(fields) {
@@ -186,154 +206,24 @@ function showConfig(msg) {
   state.config = c;
   state.points = msg.points;
   history.replaceState(null, "", "?" + msg.query + location.hash);
-  fillSelect("loss", state.menus.losses[c.problem]);
+  const multiclass = state.menus.datasets.find((d) => d.name === c.dataset).multiclass;
+  fillSelect("loss", state.menus.losses[multiclass ? "multiclass" : c.problem]);
   for (const id of ["activation", "optimizer", "init", "regularization", "problem", "loss",
-    "learning_rate", "reg_rate", "n_points", "noise", "train_ratio", "batch_size"]) {
+    "learning_rate", "reg_rate", "n_points", "noise", "train_ratio", "batch_size", "n_classes"]) {
     $(id).value = c[id];
   }
-  for (const id of ["noise", "train_ratio", "batch_size"]) $(id + "_text").textContent = c[id];
+  for (const id of ["noise", "train_ratio", "batch_size", "n_classes"]) {
+    $(id + "_text").textContent = c[id];
+  }
+  $("n_classes_box").hidden = !multiclass;
+  drawLegend(c.problem === "regression" ? 0 : multiclass ? c.n_classes : 2);
   $("seed").textContent = c.seed;
   for (const b of $("datasets").children) b.classList.toggle("selected", b.dataset.name === c.dataset);
   const n = c.hidden.length;
   $("layer_count").textContent = `${n} hidden layer${n === 1 ? "" : "s"}`;
   if (!first || !$("status").dataset.error) status("");
   buildNetwork();
-}
-
-// ---- network picture ----------------------------------------------------------------------
-
-function node(col, html, cls) {
-  const div = document.createElement("div");
-  div.className = "node " + (cls || "");
-  const canvas = document.createElement("canvas");
-  canvas.width = canvas.height = 50;
-  div.appendChild(canvas);
-  if (html) div.insertAdjacentHTML("afterbegin", html);
-  col.appendChild(div);
-  return { div, canvas };
-}
-
-function buildNetwork() {
-  const c = state.config, net = $("net"), L = state.menus.limits;
-  for (const el of [...net.querySelectorAll(".col")]) el.remove();
-  const columns = [];
-  const feats = document.createElement("div");
-  feats.className = "col features";
-  feats.innerHTML = "<h3>Features</h3>";
-  const featureNodes = [];
-  for (const f of state.menus.features) {
-    const on = c.features.includes(f);
-    const n = node(feats, `<span class="fname">${f.replace("_", " ")}</span>`, on ? "on" : "off");
-    n.div.dataset.feature = f;
-    n.div.onclick = () => {
-      const next = on ? c.features.filter((x) => x !== f) : c.features.concat([f]);
-      if (next.length) change({ features: next });
-    };
-    if (on) featureNodes.push(n);
-  }
-  net.appendChild(feats);
-  columns.push(featureNodes);
-  c.hidden.forEach((width, l) => {
-    const col = document.createElement("div");
-    col.className = "col hidden-layer";
-    col.innerHTML = `<div class="layer-ctl"><button class="plus">+</button>` +
-      `<button class="minus">&minus;</button>` +
-      `<button class="view" title="ConvNetJS view: the data in this layer's space">&#x2922;</button></div>` +
-      `<h3 class="layer-name" title="Show f, f' and the pre-activations of this layer">` +
-      `${width} neuron${width > 1 ? "s" : ""}</h3>`;
-    col.querySelector(".layer-name").onclick = () => send({ type: "anatomy", layer: l });
-    col.querySelector(".view").onclick = () => {
-      const units = width > 1 ? [0, 1] : [0, 0];
-      send({ type: "transform", layer: l, units });
-    };
-    col.querySelector(".plus").onclick = () => changeHidden((h) => { h[l] = Math.min(L.max_neurons, h[l] + 1); });
-    col.querySelector(".minus").onclick = () => changeHidden((h) => { h[l] = Math.max(1, h[l] - 1); });
-    const nodes = [];
-    for (let u = 0; u < width; u++) nodes.push(biasNode(col, l, u));
-    net.appendChild(col);
-    columns.push(nodes);
-  });
-  const out = document.createElement("div");
-  out.className = "col out";
-  out.innerHTML = "<h3>Output</h3>";
-  columns.push([biasNode(out, c.hidden.length, 0)]);
-  net.appendChild(out);
-  state.canvases = columns;
-  state.links = null;
-  if (state.frame) showFrame(state.frame, true);
-}
-
-function biasNode(col, layer, unit) {
-  const n = node(col, "", "unit");
-  n.div.onclick = (e) => {
-    const b = state.frame && state.frame.weights[layer] ? state.frame.weights[layer].b[unit] : 0;
-    openEditor(e, { layer, unit, source: "bias", value: b });
-  };
-  return n;
-}
-
-function center(el, side) {
-  const box = el.getBoundingClientRect(), ref = $("net").getBoundingClientRect();
-  return [side > 0 ? box.right - ref.left : box.left - ref.left, box.top - ref.top + box.height / 2];
-}
-
-function drawLinks(weights) {
-  // Paths are built once per network shape (and on resize); frames only restyle them.
-  const svg = $("links"), net = $("net"), cols = state.canvases;
-  const shape = weights.map((l) => `${l.w.length}x${l.w[0] ? l.w[0].length : 0}`).join(",");
-  if (state.linkShape !== shape || !state.links) {
-    svg.setAttribute("width", net.scrollWidth);
-    svg.setAttribute("height", net.scrollHeight);
-    svg.innerHTML = "";
-    state.links = [];
-    weights.forEach((layer, l) => layer.w.forEach((row, unit) => row.forEach((_, src) => {
-      const [x1, y1] = center(cols[l][src].div, 1), [x2, y2] = center(cols[l + 1][unit].div, -1);
-      const mx = (x1 + x2) / 2, d = `M${x1},${y1} C${mx},${y1} ${mx},${y2} ${x2},${y2}`;
-      const path = document.createElementNS("http://www.w3.org/2000/svg", "path");
-      path.setAttribute("d", d);
-      path.setAttribute("class", "link");
-      const hit = path.cloneNode();
-      hit.setAttribute("class", "hit");
-      hit.setAttribute("stroke-width", 8);
-      const title = document.createElementNS("http://www.w3.org/2000/svg", "title");
-      hit.appendChild(title);
-      Object.assign(hit.dataset, { layer: l, unit, source: src });
-      hit.onclick = (e) => openEditor(e, hit.dataset);
-      svg.appendChild(path);
-      svg.appendChild(hit);
-      state.links.push({ path, hit, title, l, unit, src });
-    })));
-    state.linkShape = shape;
-  }
-  for (const k of state.links) {
-    const w = weights[k.l].w[k.unit][k.src];
-    k.path.setAttribute("stroke", colour(Math.max(-1, Math.min(1, w))));
-    k.path.setAttribute("stroke-width", Math.min(8, 0.5 + 2 * Math.abs(w)).toFixed(2));
-    k.hit.dataset.value = w;
-    k.title.textContent = `weight ${w.toFixed(3)} (layer ${k.l}, ${k.src} -> ${k.unit}); click to edit`;
-  }
-}
-
-function openEditor(event, where) {
-  const edit = $("weight_edit"), box = $("network").getBoundingClientRect();
-  edit.hidden = false;
-  edit.style.left = `${event.clientX - box.left}px`;
-  edit.style.top = `${event.clientY - box.top}px`;
-  edit.value = Number(where.value).toFixed(3);
-  const source = where.source === "bias" ? null : +where.source;
-  edit.dataset.target = JSON.stringify([+where.layer, +where.unit, source]);
-  edit.title = source === null ? "bias of this unit" : "weight of this link";
-  edit.focus();
-  edit.select();
-}
-
-function editWeight(event) {
-  const edit = $("weight_edit");
-  if (event.key === "Escape") edit.hidden = true;
-  if (event.key !== "Enter") return;
-  const [layer, unit, source] = JSON.parse(edit.dataset.target);
-  send({ type: "set_weight", layer, unit, source, value: Number(edit.value) });
-  edit.hidden = true;
+  if (first) startFromLink();
 }
 
 // ---- frames -------------------------------------------------------------------------------
@@ -347,17 +237,27 @@ function showFrame(f, redraw) {
   const fmt = (v) => (v === null ? "NaN" : v.toFixed(3));
   $("train_loss").textContent = fmt(f.train_loss);
   $("test_loss").textContent = fmt(f.test_loss);
+  const pct = (v) => (v === null ? "-" : `${(100 * v).toFixed(1)}%`);
+  $("accuracy").hidden = f.train_accuracy === null;
+  $("test_accuracy").textContent = pct(f.test_accuracy);
+  $("train_accuracy").textContent = pct(f.train_accuracy);
   if (f.diverged) status("Training diverged (a gradient was not finite): reset or lower the rate.", true);
   const last = state.history[state.history.length - 1];
   if (!last || last[0] !== f.epoch) state.history.push([f.epoch, f.train_loss, f.test_loss]);
   if (state.history.length > 2000) state.history.splice(0, state.history.length - 2000);
-  const cols = state.canvases;
+  const cols = state.canvases, outputs = f.weights[f.weights.length - 1].b.length;
+  if (cols && cols.length === f.neurons.length + 2 && cols[cols.length - 1].length !== outputs) {
+    buildNetwork(); // the output layer changed width (a softmax over another number of classes)
+    return;
+  }
   if (cols && cols.length === f.neurons.length + 2 && cols[0].length === f.features.length) {
     f.features.forEach((b, i) => paint(cols[0][i].canvas, b, f.thumb));
     f.neurons.forEach((layer, l) => layer.forEach((b, u) => {
       if (cols[l + 1][u]) paint(cols[l + 1][u].canvas, b, f.thumb);
     }));
-    paint(cols[cols.length - 1][0].canvas, f.output, f.grid);
+    const outs = cols[cols.length - 1];
+    if (f.outputs) f.outputs.forEach((b, c) => outs[c] && paint(outs[c].canvas, b, f.thumb, false, null, c));
+    else paint(outs[0].canvas, f.output, f.grid);
     drawLinks(f.weights);
   }
   drawOutput();
@@ -369,16 +269,16 @@ function drawOutput() {
   const f = state.frame, canvas = $("heatmap");
   if (!f) return;
   const off = document.createElement("canvas");
-  paint(off, f.output, f.grid, $("discretize").checked);
+  paint(off, f.output, f.grid, $("discretize").checked, f.classes);
   const ctx = canvas.getContext("2d"), W = canvas.width, E = state.menus.limits.extent;
   ctx.imageSmoothingEnabled = true;
   ctx.drawImage(off, 0, 0, W, W);
-  const p = state.points, regression = state.config.problem === "regression";
+  const p = state.points;
   const draw = (xs, ys, test) => xs.forEach((x, i) => {
     const y = Array.isArray(ys[i]) ? ys[i][0] : ys[i];
     ctx.beginPath();
     ctx.arc((x[0] + E) / (2 * E) * W, (E - x[1]) / (2 * E) * W, 3, 0, 2 * Math.PI);
-    ctx.fillStyle = colour(regression ? y : 2 * y - 1);
+    ctx.fillStyle = pointColour(y);
     ctx.fill();
     ctx.lineWidth = test ? 1.5 : 1;
     ctx.strokeStyle = test ? "#000" : "#fff";
@@ -406,10 +306,14 @@ function drawChart() {
   }
 }
 
-function drawLegend() {
-  const canvas = $("legend"), ctx = canvas.getContext("2d");
-  for (let x = 0; x < canvas.width; x++) {
-    ctx.fillStyle = colour((x / (canvas.width - 1)) * 2 - 1);
+function drawLegend(classes) {
+  // Regression: the -1..1 scale; two classes: the same scale from class 0 to class 1; more
+  // classes: one swatch per class, class 0 on the left.
+  const canvas = $("legend"), ctx = canvas.getContext("2d"), W = canvas.width;
+  $("legend_low").textContent = classes ? "class 0" : "-1";
+  $("legend_high").textContent = classes ? `class ${classes - 1}` : "1";
+  for (let x = 0; x < W; x++) {
+    ctx.fillStyle = classes > 2 ? classColour(Math.floor((x / W) * classes)) : colour((x / (W - 1)) * 2 - 1);
     ctx.fillRect(x, 0, 1, canvas.height);
   }
 }
@@ -417,7 +321,6 @@ function drawLegend() {
 async function main() {
   state.menus = await (await fetch("/api/menus")).json();
   setupControls(state.menus);
-  drawLegend();
   connect();
   window.addEventListener("resize", () => {
     state.links = null;
