@@ -77,26 +77,12 @@ def choose(
     study: Any, records: Iterable[Any], metrics: Iterable[Mapping[str, Any]]
 ) -> dict[str, float]:
     """Step 2: the chosen rate of each variant (keyed by :func:`variant_of`), from the stored
-    run ``records`` (``Store.runs()``) and per-epoch ``metrics`` (``Store.metrics()``)."""
-    last: dict[str, Mapping[str, Any]] = {}
-    for row in metrics:
-        if row["run"] not in last or row["epoch"] >= last[row["run"]]["epoch"]:
-            last[row["run"]] = row
-    stored = {r.key: r for r in records}
-    scores: dict[str, dict[float, list[float]]] = {}
-    for run in tuning_runs(study):
-        record = stored.get(run.key)
-        if record is None:
-            continue
-        row = last.get(run.key, {})
-        scores.setdefault(variant_of(run), {}).setdefault(run.lr, []).append(
-            _score(record.status, row)
-        )
-    chosen = {}
-    for variant, by_rate in scores.items():
-        means = {lr: sum(v) / len(v) for lr, v in by_rate.items()}
-        chosen[variant] = max(sorted(means), key=lambda lr: means[lr])  # ties: the smaller rate
-    return chosen
+    run ``records`` (``Store.runs()``) and per-epoch ``metrics`` (``Store.metrics()``): the
+    best mean score of :func:`curves` (ties: the smaller rate)."""
+    return {
+        variant: max(points, key=lambda p: p[1])[0]  # points ascend in rate: first max wins
+        for variant, points in curves(study, records, metrics).items()
+    }
 
 
 def _score(status: str, row: Mapping[str, Any]) -> float:
