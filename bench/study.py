@@ -12,7 +12,11 @@
    (target: under 60 s on 2 CPU cores).
 
 Runs alternate between the two sides so that machine load affects both; the median of the
-repeats is reported, with the load average (other processes' work) before and after.
+repeats is reported, with the load average (other processes' work) before and after. Besides
+wall time, the process's CPU time (``time.process_time``) is reported: with one thread
+(``--threads 1``) it is the work done, and on a machine shared with other processes it moves
+far less with their load than wall time does (the wall-time ratio then flatters the batched
+side: the one-by-one run's many small steps lose more to being descheduled).
 
     python bench/study.py                       # both parts
     python bench/study.py --skip-quickstart --members 64 --epochs 2 --repeats 3 --threads 1
@@ -75,9 +79,9 @@ def torch_optimizer(name: str, params, lr: float) -> torch.optim.Optimizer:
     return torch.optim.SGD(params, lr=lr, momentum=0.9 if name == "momentum" else 0.0)
 
 
-def sequential(data, group: list[Member], epochs: int, batch: int) -> float:
-    """Wall seconds to train every member alone with torch.nn + torch.optim."""
-    start = time.perf_counter()
+def sequential(data, group: list[Member], epochs: int, batch: int) -> tuple[float, float]:
+    """Wall and CPU seconds to train every member alone with torch.nn + torch.optim."""
+    start, cpu = time.perf_counter(), time.process_time()
     x, y, n = data.x_train, data.y_train, len(data.x_train)
     for m in group:
         torch.manual_seed(m.seed)
@@ -98,7 +102,7 @@ def sequential(data, group: list[Member], epochs: int, batch: int) -> float:
                 opt.step()
                 opt.zero_grad()
             evaluate(model, data.x_test, data.y_test)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.process_time() - cpu
 
 
 def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
@@ -112,10 +116,11 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[float,
     return loss, acc
 
 
-def batched(data, group: list[Member], epochs: int, batch: int) -> float:
-    start = time.perf_counter()
+def batched(data, group: list[Member], epochs: int, batch: int) -> tuple[float, float]:
+    """Wall and CPU seconds to train the members as one stack (building it included)."""
+    start, cpu = time.perf_counter(), time.process_time()
     train(data, group, epochs=epochs, batch_size=batch)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.process_time() - cpu
 
 
 def compare(args) -> None:
@@ -125,17 +130,21 @@ def compare(args) -> None:
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device cpu")
     print(
         f"{'members':>8} {'set':>8} {'batched ms/member-epoch':>24} {'torch ms/member-epoch':>22} "
-        f"{'speed-up':>9}"
+        f"{'speed-up':>9} {'cpu: batched':>13} {'torch':>7} {'speed-up':>9}"
     )
     for kind in ("uniform", "mixed"):
         group = members(kind, args.members, spec)
         b_times, s_times = [], []
-        for _ in range(args.repeats):
+        for _ in range(args.repeats):  # alternating, so that the machine's load hits both
             b_times.append(batched(data, group, args.epochs, 100))
             s_times.append(sequential(data, group, args.epochs, 100))
         per = args.members * args.epochs
-        b, s = statistics.median(b_times) / per, statistics.median(s_times) / per
-        print(f"{args.members:>8} {kind:>8} {1e3 * b:>24.2f} {1e3 * s:>22.2f} {s / b:>8.2f}x")
+        b, s = (statistics.median(t[0] for t in times) / per for times in (b_times, s_times))
+        bc, sc = (statistics.median(t[1] for t in times) / per for times in (b_times, s_times))
+        print(
+            f"{args.members:>8} {kind:>8} {1e3 * b:>24.2f} {1e3 * s:>22.2f} {s / b:>8.2f}x "
+            f"{1e3 * bc:>13.2f} {1e3 * sc:>7.2f} {sc / bc:>8.2f}x"
+        )
     print(f"load average (1 min): {load_before:.2f} before, {os.getloadavg()[0]:.2f} after")
 
 

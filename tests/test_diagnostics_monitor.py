@@ -309,3 +309,23 @@ def test_rows_go_into_the_store_and_back_into_findings(tmp_path):
     assert len(stored) == len(monitor.rows)
     codes = [f.code for f in findings(stored, activation=monitor.activation)]
     assert codes == [f.code for f in findings(monitor.rows, activation="relu")] == ["dying_relu"]
+
+
+def test_weight_and_gradient_quantiles_equal_numpy():
+    import numpy as np
+
+    from actlab.diagnostics import rows
+
+    model = net(nn.Tanh(), width=16)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    before = model[0].weight.detach().clone()
+    with Monitor(model, optimizer=opt) as monitor:
+        with monitor.record(0):
+            model(torch.randn(32, 3)).pow(2).mean().backward()
+            grad = model[0].weight.grad.clone()
+        opt.step()
+    for kind, tensor in (("weight", before), ("grad", grad)):
+        expected = np.quantile(tensor.double().numpy().ravel(), rows.QUANTILE_LEVELS)
+        got = [values(monitor, name)["layer1"] for name in rows.DISTRIBUTIONS[kind]]
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=0)
+        assert got[0] == float(tensor.min()) and got[-1] == float(tensor.max())

@@ -143,3 +143,39 @@ def test_a_store_from_before_identities_resumes_as_the_same_study(tmp_path):
     with sqlite3.connect(out / "study.db") as conn:
         conn.execute("DELETE FROM meta WHERE key = 'identity'")
     one_line_error(invoke("compare", *TINY, "--target", "0.3", "--out", out), "--force")
+
+
+# Pinned with the code of commit 4e44690, before weight_decay, label_smoothing and dataset-param
+# sweeps existed: a study that does not use them keeps its runs' keys, its output folder's hash
+# and its stored form (so a store from then resumes as the same study).
+BEFORE_SWEEP_FIELDS = {
+    "plain": (
+        {"dataset": "spiral", "dataset_params": {"n": 200, "noise": 0.1}, "seeds": (0, 1, 2),
+         "epochs": 2, "width": 8},
+        "c159dcd5859b0e82", "a2e8c489d22eb17f", 3,
+    ),
+    "swept": (
+        {"dataset": "gauss", "depth": [0, 2], "batch_size": [10, "full"], "seeds": (0,),
+         "epochs": 1, "optimizers": ["sgd", "adamw"], "lr": [0.1],
+         "loss_params": {"cross_entropy": {"label_smoothing": 0.1}},
+         "optimizer_params": {"sgd": {"weight_decay": 1e-3}}},
+        "e5ab059a3b75f73f", "20e1b044744768a7", 8,
+    ),
+    "tuned": (
+        {"dataset": "moons", "tune_lr": [0.01, 0.1, 1.0], "seeds": (0, 1), "epochs": 1},
+        "7af2a35c7e68dde4", "0fd9ef821c714985", 3,
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(BEFORE_SWEEP_FIELDS))
+def test_a_study_without_the_new_sweep_fields_hashes_as_before(case):
+    from actlab.study.outdir import settings_hash
+    from actlab.study.spec import Study
+
+    kw, hashed, first_key, n = BEFORE_SWEEP_FIELDS[case]
+    study = Study(name="h", **kw)
+    assert settings_hash(study, digits=16) == hashed
+    assert sorted(r.key for r in study.runs())[0] == first_key and len(study.runs()) == n
+    stored = study.to_dict()
+    assert "weight_decay" not in stored and "label_smoothing" not in stored

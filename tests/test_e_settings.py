@@ -51,6 +51,12 @@ def val_rows(out) -> int:
         return sum(row["val_loss"] is not None for row in store.metrics())
 
 
+def step_rows(out) -> int:
+    """Stored rows at step resolution (eval_every, steps)."""
+    with Store.open(out) as store:
+        return len(store.step_metrics())
+
+
 def by(configs, key):
     return {c[key] for c in configs}
 
@@ -148,6 +154,35 @@ def test_every_compare_flag_reaches_the_stored_study(tmp_path):
     assert any(board.rglob("events.out.tfevents.*"))  # --tensorboard: event files
     checked |= {"--tune-lr", "--tune-seeds", "--backend", "--tensorboard", "--json"}
     checked |= {"--address", "--gpus-per-unit"}  # the Ray backend's: tests/test_ray_backend.py
+
+    budget = tmp_path / "st"
+    result = invoke(
+        "compare", *TINY[:-2], "-a", "relu", "--steps", "3", "--eval-every", "2",
+        "--target", "train_loss=2.5", "--out", budget,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    configs, study, _ = stored(budget)
+    assert by(configs, "steps") == {3} and by(configs, "eval_every") == {2}
+    assert "epochs" not in configs[0] and study["epochs"] is None
+    assert study["target_metric"] == "train_loss" and study["target"] == 2.5
+    assert step_rows(budget) > 0
+    checked |= {"--steps", "--eval-every"}
+
+    swept = tmp_path / "sw"
+    result = invoke(
+        "compare", "--dataset", "gauss", "--depth", "1", "--width", "3", "--epochs", "1",
+        "--seeds", "1", "-a", "relu", "-o", "sgd", "--weight-decay", "0,0.001",
+        "--label-smoothing", "0.1", "--noise", "0.1,0.2", "--train-size", "50", "--out", swept,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    configs, study, _ = stored(swept)
+    assert len(configs) == 4  # weight decay x noise
+    assert {c["optimizer_params"]["weight_decay"] for c in configs} == {0.0, 0.001}
+    assert by(configs, "loss") == {"cross_entropy"}
+    assert {c["loss_params"]["label_smoothing"] for c in configs} == {0.1}
+    assert {c["dataset_params"]["noise"] for c in configs} == {0.1, 0.2}
+    assert {c["dataset_params"]["train_size"] for c in configs} == {50}
+    checked |= {"--weight-decay", "--label-smoothing", "--noise", "--train-size"}
     assert checked == compare_flags(), "a compare flag this test does not check"
 
 
@@ -174,6 +209,8 @@ diagnostics = true
 snapshots = 1
 validation = 0.25
 shuffle = false
+eval_every = 3
+target_metric = "val_acc"
 {lr}
 [activation_params.lrelu]
 negative_slope = 0.2
@@ -233,11 +270,36 @@ def test_every_study_file_key_reaches_the_stored_runs(tmp_path, lr):
         # tune_lr excludes lr/lrs: its keys are walked by test_tuning_keys_reach_the_store
         "tune_lr": study["tune_lr"] is None,
         "tune_seeds": study["tune_seeds"] == 1,
+        # steps excludes epochs: walked by --steps in test_every_compare_flag_reaches_...
+        "steps": all("steps" not in c for c in configs),
+        "eval_every": by(configs, "eval_every") == {3} and step_rows(out) > 0,
+        "target_metric": study["target_metric"] == "val_acc",
+        # set per optimizer above (optimizer_params.gd), so study-wide values are walked by
+        # test_weight_decay_and_label_smoothing_keys_reach_the_store; hinge has no smoothing
+        "weight_decay": study.get("weight_decay") in (None, 0.0),
+        "label_smoothing": study.get("label_smoothing") in (None, 0.0),
     }
     assert set(checks) == {f.name for f in dataclasses.fields(Study)}, "a key not checked"
     given = "lr" if lr.startswith("lr") else "lrs"
     failed = [k for k, ok in checks.items() if not ok and k in ({"lr", "lrs"} - {given})]
     assert [k for k, ok in checks.items() if not ok] == failed, failed
+
+
+def test_weight_decay_and_label_smoothing_keys_reach_the_store(tmp_path):
+    config = tmp_path / "w.toml"
+    config.write_text(
+        'dataset = "gauss"\ndepth = 1\nwidth = 3\nepochs = 1\nseeds = 1\n'
+        'optimizers = ["sgd", "adamw"]\nweight_decay = [0.0, 0.01]\nlabel_smoothing = 0.2\n'
+    )
+    out = tmp_path / "o"
+    result = invoke("compare", "--config", config, "--out", out)
+    assert result.exit_code == 0, result.output
+    configs, study, _ = stored(out)
+    assert {(c["optimizer"], c["optimizer_params"]["weight_decay"]) for c in configs} == {
+        (o, wd) for o in ("sgd", "adamw") for wd in (0.0, 0.01)
+    }
+    assert {c["loss_params"]["label_smoothing"] for c in configs} == {0.2}
+    assert study["weight_decay"] == [0.0, 0.01] and study["label_smoothing"] == 0.2
 
 
 def test_tuning_keys_reach_the_store(tmp_path):

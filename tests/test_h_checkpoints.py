@@ -104,6 +104,33 @@ def test_resuming_from_any_checkpoint_gives_the_uninterrupted_numbers(data, dtyp
             assert repr(rec.rows_of(k)) == repr(whole_rec.rows_of(k)), (epoch, batch, k)
 
 
+def _curves(result) -> list[list[dict]]:
+    """Each member's rows at step resolution without their (timed) seconds."""
+    return [
+        [{k: v for k, v in r.items() if k != "seconds"} for r in m.curve] for m in result.members
+    ]
+
+
+def test_resuming_with_eval_every_and_a_step_budget_gives_the_same_rows(data):
+    members = _members(data)
+    kw = {"steps": 21, "batch_size": 16, "eval_every": 3}  # 8 steps per epoch: ends mid-epoch
+    whole = train(data, members, **kw)
+    saver = _Every()
+    assert _same(train(data, members, checkpoints=saver, **kw), whole)
+    points = [(e, b) for e, b, _ in saver.saved]
+    assert (3, 4) in points and (3, 5) not in points  # step 21 is stored as results
+    for i in range(0, len(saver.saved), 3):
+        epoch, batch, blob = saver.saved[i]
+        resumed = train(data, members, resume=ckpt.deserialize(blob), **kw)
+        assert _same(resumed, whole), (epoch, batch)
+        assert _curves(resumed) == _curves(whole), (epoch, batch)
+        for m in resumed.members:
+            seconds = [r["seconds"] for r in m.curve]
+            assert seconds == sorted(seconds)  # training time goes on from the saved state
+    steps = [r["step"] for r in whole.members[0].curve]
+    assert steps == [0, 3, 6, 8, 9, 12, 15, 16, 18, 21]
+
+
 def test_dropout_is_seeded_and_resumes_exactly(data):
     members = _members(data, dropout=0.3)[:3]
     kw = {"epochs": 2, "batch_size": 16}

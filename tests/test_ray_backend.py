@@ -123,16 +123,21 @@ class _Bar:
 def test_ray_gives_the_local_numbers_bit_for_bit(cluster, tmp_path):
     study = _study(diagnostics=True)
     run_study(study, tmp_path / "local", max_members=2).close()
-    bar = _Bar()
-    run_study(study, tmp_path / "ray", max_members=2, backend="ray", progress=bar).close()
+    bar, live = _Bar(), []
+    run_study(
+        study, tmp_path / "ray", max_members=2, backend="ray", progress=bar, on_epoch=live.append
+    ).close()
     local, remote = _everything(tmp_path / "local"), _everything(tmp_path / "ray")
     runs, metrics, diagnostics, _ = remote
     assert len(runs) == 8 and len(metrics) > 8 * 4 and diagnostics
     assert {status for _, status, _ in runs} == {"done", "diverged"}, runs
     assert remote == local
     work = bar.plans[0]
-    assert len(work.units) == 4 and bar.steps == [2 * 6] * 4  # one advance per stored unit
+    # Progress is fed by the units' checkpoints (relayed to the driver) and finished units.
+    assert len(work.units) == 4 and len(bar.steps) > 4
     assert sum(bar.steps) == work.member_epochs
+    # The live view gets each relayed checkpoint's latest metrics of the unit's runs.
+    assert live and all(len(rows) == 2 and rows[0]["epoch"] is not None for rows in live)
     assert ray.is_initialized()  # the caller's cluster is left to the caller
 
 
@@ -164,17 +169,21 @@ def _unit_tasks() -> list[int]:
 
 
 class _Killer(threading.Thread):
-    """Waits for a unit's task to train for ``after`` seconds, SIGKILLs its worker, then
-    records the workers that run units after that (the retry among them)."""
+    """Waits for a unit's task to train for ``after`` seconds and for the driver to have
+    stored a checkpoint in ``out`` (when given), SIGKILLs a unit's worker, then records the
+    workers that run units after that (the retry among them)."""
 
-    def __init__(self, after: float) -> None:
+    def __init__(self, after: float, out: Path | None = None) -> None:
         super().__init__(daemon=True)
-        self.after, self.killed, self.later = after, None, set()
+        self.after, self.out, self.killed, self.later = after, out, None, set()
         self.done = threading.Event()
 
     def run(self) -> None:
         deadline = time.monotonic() + 120
         while self.killed is None and time.monotonic() < deadline and not self.done.is_set():
+            if self.out is not None and not _count(self.out, "checkpoints"):
+                time.sleep(0.02)
+                continue
             if pids := _unit_tasks():
                 time.sleep(self.after)
                 if pids[0] in _unit_tasks():  # still training that unit
@@ -191,18 +200,20 @@ def test_a_worker_killed_mid_unit_is_retried_with_nothing_lost_or_doubled(cluste
     study = _study(dataset_params={"n": 1024}, activations=("relu",), epochs=20)
     work = plan(study, max_members=2)
     assert len(work.units) == 2 and work.steps(work.units[0]) == 640  # 32 steps an epoch
-    started = time.monotonic()
     run_study(study, tmp_path / "local", max_members=2).close()
-    unit_s = (time.monotonic() - started) / 2
-    killer = _Killer(after=min(1.0, unit_s / 3))
+    killer = _Killer(after=0.0, out=tmp_path / "ray")  # once a checkpoint is stored
     killer.start()
+    said = []
     try:
-        run_study(study, tmp_path / "ray", max_members=2, backend="ray").close()
+        run_study(study, tmp_path / "ray", max_members=2, backend="ray", notify=said.append).close()
     finally:
         killer.done.set()
         killer.join()
     assert killer.killed is not None, "no unit was seen training; nothing was killed"
     assert killer.later - {killer.killed}, "the killed unit did not run again"
+    # The retry resumed from the unit's last relayed checkpoint, not from the start.
+    resumed = [line for line in said if "its retry resumed from the checkpoint at epoch" in line]
+    assert len(resumed) == 1 and int(resumed[0].rsplit(" ", 1)[1]) >= 1, said
     runs, metrics = _numbers(tmp_path / "ray")
     assert len(runs) == 4 and len({key for key, *_ in runs}) == 4
     rows = [sum(dict(m)["run"] == key for m in metrics) for key, *_ in runs]
@@ -211,12 +222,17 @@ def test_a_worker_killed_mid_unit_is_retried_with_nothing_lost_or_doubled(cluste
 
 
 def _stored(out: Path) -> int:
+    return _count(out, "runs")
+
+
+def _count(out: Path, table: str) -> int:
+    """Rows of ``table`` in ``out`` 's store, read while another process writes it."""
     try:
         conn = sqlite3.connect(f"file:{out / 'study.db'}?mode=ro", uri=True, timeout=0.1)
     except sqlite3.Error:
         return 0
     try:
-        return conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+        return conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
     except sqlite3.Error:
         return 0
     finally:

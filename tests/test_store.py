@@ -61,6 +61,7 @@ def test_schema_is_sqlite_in_wal_mode(store: Store) -> None:
             "meta",
             "runs",
             "metrics",
+            "step_metrics",
             "diagnostics",
             "checksums",
             "checkpoints",

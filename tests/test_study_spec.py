@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from actlab.errors import ActlabError, ParameterError, UnknownNameError
@@ -66,7 +67,7 @@ def test_init_and_loss_axes_order_and_default_losses() -> None:
     assert s.varying() == ("init", "loss")
     assert Study().resolved_losses == ("cross_entropy",)
     assert Study(dataset="plane").resolved_losses == ("squared_error",)
-    assert len(Study().runs()) == 3 and Study().varying() == ()
+    assert len(Study().runs()) == 5 and Study().varying() == ()  # 5 seeds by default
 
 
 def test_run_configs_are_fully_resolved() -> None:
@@ -419,7 +420,8 @@ def test_every_preset_builds_and_has_runs(name: str) -> None:
     assert info.summary and info.study.name == name
     runs = info.study.runs()
     assert runs and len({r.key for r in runs}) == len(runs)
-    assert len({r.stack_key for r in runs}) == 1
+    swept = [len(v) for v in info.study.sweeps().values()]  # one stack per swept combination
+    assert len({r.stack_key for r in runs}) == int(np.prod(swept))
     for r in runs[:: len(info.study.seeds)]:
         r.model_spec(FakeData())  # every variant builds for MNIST-1D's shapes
 

@@ -199,3 +199,167 @@ def test_speed_sentence_when_only_one_variant_gets_there():
     _, body = target_rows([fast, never])
     # epochs, steps, examples: not reached; seconds unknown (no wall time); no ratio
     assert body[1][1:] == ("1/3", *("not reached",) * 3, "-", "-")
+
+
+# ---------------------------------------------------------------------------- step resolution
+
+
+def _examples(step: int, n: int, batch: int) -> int:
+    """Examples seen after ``step`` optimizer steps, counted batch by batch."""
+    per_epoch, seen = math.ceil(n / batch), 0
+    for s in range(step):
+        position = s % per_epoch  # the batch's place in its epoch
+        seen += min(batch, n - position * batch)
+    return seen
+
+
+def _step_scan(rows, metric: str, target: float, up: bool):
+    """The reference at step resolution: the rows in step order, the first that gets there."""
+    for row in sorted(rows, key=lambda r: r["step"]):
+        value = row[metric]
+        if value is not None and (value >= target if up else value <= target):
+            return row
+    return None
+
+
+def test_random_step_curves_equal_a_step_by_step_scan(tmp_path):
+    rng = np.random.default_rng(12)
+    per_epoch = math.ceil(N_TRAIN / BATCH)
+    with Store.open(tmp_path / "out", {"name": "steps"}) as s:
+        for act in ("relu", "tanh", "gelu"):
+            for seed in range(5):
+                every = int(rng.integers(1, 6))
+                total = int(rng.integers(5, 30))
+                steps = sorted({0, total, *range(every, total, every),
+                                *range(per_epoch, total, per_epoch)})  # fmt: skip
+                loss = np.minimum.accumulate(rng.uniform(0.2, 2.0, len(steps)))
+                loss[0] = 2.0
+                seconds = np.cumsum(rng.uniform(0.0, 1.0, len(steps)))
+                seconds[0] = 0.0
+                curve = [{"step": st, "epoch": math.ceil(st / per_epoch), "seconds": float(t),
+                          "train_loss": float(v), "train_acc": float(1 - v / 2)}
+                         for st, t, v in zip(steps, seconds, loss, strict=True)]  # fmt: skip
+                kept = [r for r in curve if r["step"] % per_epoch == 0 or r["step"] == total]
+                ends = [{k: v for k, v in r.items() if k not in ("step", "seconds")} for r in kept]
+                c = cfg(act, seed)  # each seed its own schedule: the times come from the rows
+                s.complete_run(run_key(c), c, seed=seed, metrics=ends, wall_s=99.0, curve=curve)
+        stored = s.step_metrics()
+        checked = 0
+        for metric, target, up in (("train_loss", 0.7, False), ("train_acc", 0.6, True)):
+            summaries, result = times(s, metric=metric, target=target)
+            stored_result = target_times(
+                summaries, s.runs(), s.metrics(), metric=metric, target=target,
+                sizes=lambda config: N_TRAIN, steps=stored,
+            )  # fmt: skip
+            assert result != stored_result  # the per-epoch rows alone give other times
+            for t in stored_result:
+                for seed, reach in t.runs:
+                    (run,) = [r for r in s.runs() if r.config["activation"] == t.label
+                              and r.seed == seed]  # fmt: skip
+                    rows = [r for r in stored if r["run"] == run.key]
+                    hit = _step_scan(rows, metric, target, up)
+                    if hit is None:
+                        assert reach is None
+                        continue
+                    assert reach.step == hit["step"] and reach.epoch == hit["epoch"]
+                    assert reach.examples == _examples(hit["step"], N_TRAIN, BATCH)
+                    assert reach.seconds == hit["seconds"]  # its own time, not spread evenly
+                    checked += 1
+        assert checked > 10
+
+
+def _bootstrap_ratio(fast, slow, unit="step", n=2000):
+    """The speed-up's interval recomputed directly: paired resamples of the shared seeds."""
+    a = dict((seed, r) for seed, r in zip([s for s, _ in fast.runs], fast.values(unit)))
+    b = dict((seed, r) for seed, r in zip([s for s, _ in slow.runs], slow.values(unit)))
+    seeds = [seed for seed, _ in fast.runs]
+    picks = np.random.default_rng(0).integers(0, len(seeds), size=(n, len(seeds)))
+    ratios = []
+    for pick in picks:
+        chosen = [seeds[i] for i in pick]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = np.median([b[x] for x in chosen]) / np.median([a[x] for x in chosen])
+        if not np.isnan(r):
+            ratios.append(r)
+    low, high = np.quantile(ratios, [0.025, 0.975], method="inverted_cdf")
+    return float(low), float(high)
+
+
+def test_a_real_study_with_eval_every_times_its_stored_rows(tmp_path):
+    import re
+
+    from typer.testing import CliRunner
+
+    from actlab.cli import app
+
+    out = tmp_path / "o"
+    args = ["compare", "--dataset", "gauss", "--width", "4", "--depth", "1", "-a", "relu,tanh",
+            "-o", "sgd", "--lr", "0.1", "--seeds", "4", "--batch-size", "25", "--steps", "30",
+            "--eval-every", "3", "--target", "train_acc=0.6", "--out", str(out)]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    with Store.open(out) as s:
+        assert s.study["target_metric"] == "train_acc" and s.study["steps"] == 30
+        stored, runs = s.step_metrics(), s.runs()
+        summaries = summarize(runs, s.metrics())
+        result_times = target_times(summaries, runs, s.metrics(), metric="train_acc",
+                                    target=0.6, steps=stored)  # fmt: skip
+        n = train_size(runs[0].config)
+        checked = 0
+        for t in result_times:
+            for seed, reach in t.runs:
+                (run,) = [r for r in runs if r.seed == seed and r.config["activation"] == t.label]
+                rows = [r for r in stored if r["run"] == run.key]
+                assert {r["step"] for r in rows} >= set(range(0, 31, 3))
+                hit = _step_scan(rows, "train_acc", 0.6, True)
+                assert (reach is None) == (hit is None)
+                if hit is not None:
+                    assert (reach.step, reach.seconds) == (hit["step"], hit["seconds"])
+                    assert reach.examples == _examples(hit["step"], n, 25)
+                    checked += 1
+        assert checked >= 4
+        a, b = result_times
+        ratio, low, high = speedup(a, b)
+        if math.isfinite(a.median()) and math.isfinite(b.median()):
+            assert ratio == pytest.approx(b.median() / a.median())
+            assert (low, high) == pytest.approx(_bootstrap_ratio(a, b))
+    number = r"(\d+(\.\d+)?|∞)"
+    sentence = re.compile(  # a label: the activation, then whatever else it shows
+        rf"(relu|tanh)( · \S+)* reaches 60% train accuracy {number}x \[{number}, {number}\] "
+        r"as fast as (relu|tanh)( · \S+)* \(median optimizer steps over seeds"
+    )
+    text = " ".join(result.output.split())
+    assert "time to 60% train accuracy: median over seeds" in text  # the study's target metric
+    assert sentence.search(text), text
+
+
+def test_the_speedup_interval_is_a_paired_bootstrap(store):
+    _, (relu, tanh) = times(store)
+    ratio, low, high = speedup(relu, tanh)
+    assert ratio == tanh.median() / relu.median()
+    assert (low, high) == _bootstrap_ratio(relu, tanh)
+
+
+@pytest.mark.parametrize(
+    ("extra", "needle"),
+    [
+        (["--target", "val_f1=0.5"], "target_metric='val_f1'"),
+        (["--target", "val_acc=0.5"], "no run records it"),
+        (["--target", "train_loss="], "METRIC=VALUE"),
+        (["--steps", "20", "--epochs", "2"], "not both"),
+        (["--eval-every", "0"], "eval_every=0"),
+    ],
+)
+def test_bad_targets_and_schedules_on_the_command_line(tmp_path, extra, needle):
+    from typer.testing import CliRunner
+
+    from actlab.cli import app
+
+    out = tmp_path / "o"
+    args = ["compare", "--dataset", "gauss", "--width", "4", "--depth", "1", "-a", "relu",
+            "-o", "sgd", "--seeds", "1", "--out", str(out), *extra]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert result.exit_code == 2 and len(lines) == 1, result.output
+    assert lines[0].startswith("error: ") and needle in lines[0], lines[0]
+    assert not (out / "study.db").exists()  # nothing stored

@@ -163,6 +163,44 @@ def test_tensorboard_scalars_equal_the_stored_metrics(studied):
             assert read[-1].value == pytest.approx(stored[-1]["value"], rel=2**-23)
 
 
+def test_tensorboard_histograms_are_the_stored_quantiles(studied):
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from actlab.diagnostics import rows
+
+    out, board = studied
+    with Store.open(out) as store:
+        run = store.runs()[0]
+        events = EventAccumulator(str(board / run.config["activation"] / f"seed{run.seed}"),
+                                  size_guidance={"histograms": 0})  # fmt: skip
+        events.Reload()
+        histograms = events.Tags()["histograms"]
+        assert {"weights/layer1", "gradients/layer1", "gradients/output"} <= set(histograms)
+        for kind, tag in (("weight", "weights/layer1"), ("grad", "gradients/layer1")):
+            stored = {}
+            for name in rows.DISTRIBUTIONS[kind]:
+                for d in store.diagnostics(run.key, metric=name):
+                    if d["layer"] == "layer1":
+                        stored.setdefault(d["step"], []).append(d["value"])
+            read = events.Histograms(tag)
+            assert [e.step for e in read] == sorted(stored)
+            for event in read:
+                edges = stored[event.step]
+                value = event.histogram_value
+                assert value.min == pytest.approx(edges[0]) and value.max == pytest.approx(
+                    edges[-1]
+                )
+                assert value.num == 100 and sum(value.bucket) == pytest.approx(100)
+                # Each bucket's right edge is a stored quantile; the median splits the mass.
+                for limit in value.bucket_limit:
+                    assert min(abs(limit - e) for e in edges) <= 1e-6 * (1 + abs(limit))
+                below = sum(
+                    c for c, lim in zip(value.bucket, value.bucket_limit) if lim <= edges[5]
+                )
+                assert below == pytest.approx(50)
+
+
 def test_tensorboard_rerun_writes_nothing_twice_and_missing_package_is_refused(
     studied, tmp_path, monkeypatch
 ):

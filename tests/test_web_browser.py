@@ -248,6 +248,24 @@ def test_race_side_by_side(page, server):
     page.wait_for_function("() => window.playground.race.racers.every((r) => r.epoch === 1)")
     labels = page.locator(".racer .rlabel").all_text_contents()
     assert labels == ["#1 (this network)", "#2 optimizer adam", "#3 learning rate 0.3"]
+    page.click("#step")
+    page.wait_for_function("() => window.playground.race.racers.every((r) => r.epoch === 2)")
+    # The loss curves overlaid: one line per racer, each point the racer's reported loss.
+    curves = page.evaluate("() => window.playground.raceCurves")
+    racers = page.evaluate("() => window.playground.race.racers")
+    assert [[e for e, _ in c] for c in curves] == [[0, 1, 2]] * 3
+    assert [c[-1][1] for c in curves] == [r["train_loss"] for r in racers]
+    drawn = page.evaluate(
+        """() => {
+          const c = document.getElementById('race_chart'), ctx = c.getContext('2d');
+          const d = ctx.getImageData(0, 0, c.width, c.height).data, seen = new Set();
+          for (let i = 0; i < d.length; i += 4)
+            if (d[i + 3] === 255) seen.add(`#${[d[i], d[i + 1], d[i + 2]]
+              .map((v) => v.toString(16).padStart(2, '0')).join('')}`);
+          return [...seen];
+        }"""
+    )
+    assert {"#222222", "#d62728", "#1f77b4"} <= set(drawn), drawn
     page.click("#race_end")
     page.wait_for_function("() => !window.playground.race")
     assert page.locator(".racer").count() == 0

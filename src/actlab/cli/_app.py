@@ -73,6 +73,7 @@ COMMANDS = (
     "diagnose_cmd",
     "playground_cmd",
     "landscape_cmd",
+    "lessons_cmd",
 )
 
 

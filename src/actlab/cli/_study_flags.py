@@ -88,6 +88,51 @@ EPOCHS_LIST = typer.Option(
     help="Passes over the training set; a list (10,20,40) sweeps it.",
     callback=_a_value,
 )
+WEIGHT_DECAY_LIST = typer.Option(
+    None,
+    "--weight-decay",
+    help="Weight decay (>= 0) for every optimizer, in its own form (decoupled for adamw, "
+    "lion); a list (0,1e-4,1e-3) sweeps it.",
+    callback=_a_value,
+)
+LABEL_SMOOTHING_LIST = typer.Option(
+    None,
+    "--label-smoothing",
+    help="Cross-entropy's label smoothing, in [0, 1); a list (0,0.1) sweeps it.",
+    callback=_a_value,
+)
+NOISE_LIST = typer.Option(
+    None,
+    "--noise",
+    help="A toy set's noise (its dataset parameter 'noise'); a list (0,0.2,0.4) sweeps it.",
+    callback=_a_value,
+)
+TRAIN_SIZE_LIST = typer.Option(
+    None,
+    "--train-size",
+    help="A toy set's training points (its dataset parameter 'train_size': the first N of "
+    "its training split, the same test points); a list (50,100,250) sweeps it.",
+    callback=_a_value,
+)
+STEPS_LIST = typer.Option(
+    None,
+    "--steps",
+    help="A step budget instead of --epochs: exactly N optimizer steps per run, the last epoch "
+    "cut short if need be; a list (500,1000) sweeps it.",
+    callback=_a_value,
+)
+EVAL_EVERY = typer.Option(
+    None,
+    "--eval-every",
+    help="Also evaluate every N optimizer steps inside an epoch (test/validation in full, train "
+    "figures as the epoch's running mean), for curves and time to target at step resolution.",
+)
+TARGET = typer.Option(
+    None,
+    "--target",
+    help="The target for time to target: a value on the ranking metric (0.8: 80% accuracy), "
+    "or METRIC=VALUE on any stored metric (train_loss=0.5, train_acc=0.75, val_acc=0.9).",
+)
 DEVICE = typer.Option("cpu", "--device", help="Where to train: cpu, cuda, cuda:1, mps.")
 FORCE = typer.Option(False, "--force", help="Replace a store in OUT that holds a different study.")
 WAIT = typer.Option(
@@ -190,6 +235,30 @@ def tune_grid(text: str | None) -> Any:
     if not all(parts):
         raise ParameterError(f"--tune-lr {text!r} has an empty value")
     return [_number(t, "--tune-lr") for t in parts]
+
+
+def _floats(text: str | None, flag: str) -> Any:
+    """``"0.1"`` -> 0.1, ``"0,1e-4"`` -> [0.0, 0.0001] (a swept field)."""
+    if text is None:
+        return None
+    parts = [t.strip() for t in text.split(",")]
+    if not all(parts):
+        raise ParameterError(f"{flag} {text!r} has an empty value")
+    values = [_number(t, flag) for t in parts]
+    return values[0] if len(values) == 1 else values
+
+
+def target(text: str | None) -> dict[str, Any]:
+    """``--target``: ``0.8`` -> ``{"target": 0.8}`` (on the ranking metric),
+    ``train_loss=0.5`` -> ``{"target": 0.5, "target_metric": "train_loss"}``."""
+    if text is None:
+        return {}
+    metric, equals, value = text.rpartition("=")
+    if not equals:
+        return {"target": _number(text.strip(), "--target"), "target_metric": None}
+    if not metric.strip() or not value.strip():
+        raise ParameterError(f"--target {text!r}: give VALUE or METRIC=VALUE (train_loss=0.5)")
+    return {"target": _number(value.strip(), "--target"), "target_metric": metric.strip()}
 
 
 def _ints(text: Any, flag: str) -> Any:
@@ -331,6 +400,10 @@ def study_from_flags(
     losses: str | None = None,
     target_column: str | None = None,
     task: str | None = None,
+    weight_decay: str | None = None,
+    label_smoothing: str | None = None,
+    noise: str | None = None,
+    train_size: str | None = None,
     default_name: str = "compare",
     **fields: Any,
 ) -> Study:
@@ -339,7 +412,8 @@ def study_from_flags(
     (``fields``: the plain ones -- dataset, model, depth, width, epochs, target, name,
     diagnostics -- ``None`` where not given). Flags on top of a default recipe make a new study
     named ``default_name``; a new dataset drops the preset's ``dataset_params`` and target.
-    ``target_column`` and ``task`` (for a data file) go into ``dataset_params``."""
+    ``target_column`` and ``task`` (for a data file), ``noise`` and ``train_size`` (a toy set's)
+    go into ``dataset_params``; a list given to any of the list flags sweeps that field."""
     study = base_study(config, preset, fields.get("dataset"))
     changes: dict[str, Any] = {
         **fields,
@@ -349,20 +423,35 @@ def study_from_flags(
         "losses": _names(losses, "--losses"),
         "seeds": _seeds(seeds),
         "batch_size": _batch(batch_size),
+        "weight_decay": _floats(weight_decay, "--weight-decay"),
+        "label_smoothing": _floats(label_smoothing, "--label-smoothing"),
     }
-    for key in ("depth", "width", "epochs"):
+    for key in ("depth", "width", "epochs", "steps"):
         if key in fields:
             changes[key] = _ints(fields[key], f"--{key}")
     changes = {k: v for k, v in changes.items() if v is not None} | _lr(lr)
+    if lr is not None and "tune_lr" not in changes:  # rates given replace a preset's tuning
+        changes["tune_lr"] = None
     if changes.get("tune_lr") is not None and lr is None:  # tuning replaces the recipe's rates
         changes |= {"lr": None, "lrs": ()}
     if "dataset" in changes and changes["dataset"] != study.dataset:
         changes.setdefault("dataset_params", {})
         changes.setdefault("target", None)  # the preset's target was for its dataset
+    for given, other in (("steps", "epochs"), ("epochs", "steps")):  # one replaces the other
+        if changes.get(given) is not None and other not in changes:
+            changes[other] = None
+    if "target" in changes and "target_metric" not in changes:  # on the ranking metric
+        changes["target_metric"] = None
     if ":" in str(changes.get("model", "")) and changes["model"] != study.model:
         # your own factory: the preset's sizes were for its architecture, not the factory's
         neutral = {"depth": None, "width": None, "normalization": "none", "dropout": 0.0}
         changes |= {k: v for k, v in (neutral | {"residual": False}).items() if k not in changes}
+    data = {"noise": _floats(noise, "--noise"), "train_size": _ints(train_size, "--train-size")}
+    if data := {k: v for k, v in data.items() if v is not None}:
+        changes["dataset_params"] = {
+            **dict(changes.get("dataset_params", study.dataset_params)),
+            **data,
+        }
     if own := {k: v for k, v in (("target_column", target_column), ("task", task)) if v}:
         _own_data(changes.get("dataset", study.dataset), own)
         base = changes.get("dataset_params", dict(study.dataset_params))

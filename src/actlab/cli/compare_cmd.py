@@ -31,9 +31,13 @@ def compare_command(
     seeds: str | None = flags.SEEDS,
     epochs: str | None = flags.EPOCHS_LIST,
     batch_size: str | None = flags.BATCH_SIZE,
-    target: float | None = typer.Option(
-        None, "--target", help="Test accuracy (0-1) for the 'epochs to target' column."
-    ),
+    weight_decay: str | None = flags.WEIGHT_DECAY_LIST,
+    label_smoothing: str | None = flags.LABEL_SMOOTHING_LIST,
+    noise: str | None = flags.NOISE_LIST,
+    train_size: str | None = flags.TRAIN_SIZE_LIST,
+    steps: str | None = flags.STEPS_LIST,
+    eval_every: int | None = flags.EVAL_EVERY,
+    target: str | None = flags.TARGET,
     name: str | None = typer.Option(None, "--name", help="The study's name."),
     device: str = flags.DEVICE,
     out: Path | None = typer.Option(
@@ -83,7 +87,8 @@ def compare_command(
         None,
         "--tensorboard",
         help="Also write TensorBoard event files into DIR as runs are stored: train/test loss "
-        "and accuracy per epoch, one folder per run (diagnostics too, with --diagnostics); "
+        "and accuracy per epoch, one folder per run (with --diagnostics also their scalars and "
+        "weight and gradient histograms per layer); "
         "needs pip install 'actlab[tensorboard]'.",
     ),
     as_json: bool = typer.Option(
@@ -121,7 +126,13 @@ def compare_command(
         seeds=seeds,
         epochs=epochs,
         batch_size=batch_size,
-        target=target,
+        weight_decay=weight_decay,
+        label_smoothing=label_smoothing,
+        noise=noise,
+        train_size=train_size,
+        steps=steps,
+        eval_every=eval_every,
+        **flags.target(target),
         diagnostics=True if diagnostics else None,
         snapshots=snapshots,
         validation=validation,

@@ -6,13 +6,17 @@ same shapes, ranges and noise model, with ``noise`` in ``[0, 0.5]`` as the Playg
 slider; points are labelled after jittering (so noise mislabels points near the boundary) but
 keep their clean position. Classes ``{-1, +1}`` there are ``{0, 1}`` here. Everything is drawn
 from one ``torch.Generator`` seeded with ``seed``, then shuffled and split at
-``floor(n * train_ratio)`` as the Playground does.
+``floor(n * train_ratio)`` as the Playground does. ``train_size`` keeps only the first that many
+training points (the test points unchanged), so a train-size sweep compares nested training sets
+on the same test points (standardized, when ``standardize`` is on, with the kept points' mean
+and std).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -173,11 +177,15 @@ TWO_D: list[str] = []
 
 
 def _builder(generate: Generator, regression: bool) -> Callable[..., Dataset]:
-    def build(*, seed: int, n: int, noise: float, train_ratio: float, **classes: int) -> Dataset:
+    def build(
+        *, seed: int, n: int, noise: float, train_ratio: float, train_size: int, **classes: int
+    ) -> Dataset:
         g = torch.Generator().manual_seed(seed)
         x, y = generate(n, noise, g, **classes)
         y = y.float() if regression else y
         x_train, y_train, x_test, y_test = split(x.float(), y, train_ratio, seed)
+        if train_size:
+            x_train, y_train = x_train[:train_size], y_train[:train_size]
         return Dataset(
             name=generate.__name__,
             task="regression" if regression else "classification",
@@ -189,6 +197,27 @@ def _builder(generate: Generator, regression: bool) -> Callable[..., Dataset]:
         )
 
     return build
+
+
+TRAIN_SIZE = Param(
+    "train_size",
+    0,
+    "training points kept, the first of the shuffled split (0: all floor(n * train_ratio))",
+    low=0,
+    high=10_000_000,
+)
+
+
+def _check(params: Mapping[str, Any]) -> str | None:
+    """Both splits non-empty, and ``train_size`` no more than the training split holds."""
+    problem = split_check(params)
+    cut = int(params["n"] * params["train_ratio"])
+    if problem is None and params["train_size"] > cut:
+        problem = (
+            f"train_size={params['train_size']} is more than the {cut} training points of "
+            f"n={params['n']} with train_ratio={params['train_ratio']:g}"
+        )
+    return problem
 
 
 def _register(
@@ -220,10 +249,11 @@ def _register(
                     low_open=True,
                     high_open=True,
                 ),
+                TRAIN_SIZE,
                 *extra,
                 STANDARDIZE,
             ),
-            check=split_check,
+            check=_check,
             reference=reference,
             build=_builder(generate, regression),
             task="regression" if regression else "classification",

@@ -19,7 +19,7 @@ number of leading member dims (0 for a plain tensor, 1 for stacked ``[K, ...]`` 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import Tensor
@@ -39,6 +39,7 @@ __all__ = [
     "norm",
     "peak_of",
     "peak_slope",
+    "quantiles",
     "saturation_fraction",
     "update_ratio",
 ]
@@ -253,6 +254,27 @@ def norm(t: Tensor, member_dims: int = 0) -> Tensor:
         ``members`` -shaped tensor (0-d for ``member_dims=0``).
     """
     return torch.linalg.vector_norm(_flat(t, member_dims, "norm"), dim=-1)
+
+
+def quantiles(t: Tensor, levels: Sequence[float], member_dims: int = 0) -> Tensor:
+    """Each member's entries at the given quantile levels (linear interpolation between order
+    statistics, as :func:`numpy.quantile`): ``[*members, len(levels)]`` in float64.
+
+    Two neighbouring levels ``p < q`` bound the entries' middle ``q - p`` share, so the values
+    are the edges of an equal-mass histogram of the tensor (what TensorBoard draws from them).
+
+    >>> quantiles(torch.arange(5.0), [0.0, 0.5, 1.0]).tolist()
+    [0.0, 2.0, 4.0]
+    """
+    ordered = _flat(t, member_dims, "quantiles").to(torch.float64).sort(dim=-1).values
+    n = ordered.shape[-1]
+    if n == 0:
+        raise ActlabError("quantiles: the tensor has no entries")
+    at = torch.tensor([p * (n - 1) for p in levels], dtype=torch.float64, device=ordered.device)
+    low = at.floor().long()
+    high = torch.clamp(low + 1, max=n - 1)
+    below, above = ordered[..., low], ordered[..., high]
+    return below + (above - below) * (at - low)  # torch.quantile stops at 2**24 entries
 
 
 def update_ratio(update: Tensor, weight: Tensor, member_dims: int = 0) -> Tensor:

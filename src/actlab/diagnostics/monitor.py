@@ -386,16 +386,26 @@ class Monitor:
 
     @torch.no_grad()
     def _capture(self) -> None:
-        """Weight and gradient norms now; snapshots for the update measured by after_step."""
+        """Weight and gradient norms and quantiles now; snapshots for the update measured by
+        after_step."""
         self._captured = True
         for layer in self._layers:
             w = layer.weight.detach()
             self._add(layer.name, rows.WEIGHT_NORM, metrics.norm(w))
+            self._quantiles(layer.name, "weight", w)
             if layer.weight.grad is None:
                 continue
             grad = layer.weight.grad.detach()
             self._add(layer.name, rows.GRAD_NORM, metrics.norm(grad))
+            self._quantiles(layer.name, "grad", grad)
             self._pending.append((layer, w.clone(), grad.clone()))
+
+    def _quantiles(self, layer: str, kind: str, t: Tensor) -> None:
+        levels = metrics.quantiles(t, rows.QUANTILE_LEVELS).tolist()
+        self.rows.extend(
+            (self._last_step, layer, name, value)
+            for name, value in zip(rows.DISTRIBUTIONS[kind], levels)
+        )
 
     def _add(self, layer: str, metric: str, value: Tensor) -> None:
         self.rows.append((self._last_step, layer, metric, float(value)))

@@ -21,6 +21,7 @@ __all__ = [
     "ACT_MEAN",
     "ACT_STD",
     "DEAD",
+    "DISTRIBUTIONS",
     "EFFECTIVE_LR",
     "GRAD_NORM",
     "INACTIVE",
@@ -28,6 +29,7 @@ __all__ = [
     "OUTPUT",
     "PRE_MEAN",
     "PRE_STD",
+    "QUANTILE_LEVELS",
     "SATURATION",
     "UPDATE_RATIO",
     "WEIGHT_NORM",
@@ -62,6 +64,16 @@ METRICS = (
     EFFECTIVE_LR,
 )
 OUTPUT = "output"
+
+QUANTILE_LEVELS = (0.0, 0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 1.0)
+"""Levels at which a layer's weight and gradient entries are recorded (their minimum, median,
+maximum and eight more): the edges of an equal-mass histogram of each tensor, which
+``--tensorboard`` draws as TensorBoard histograms. Eleven numbers per tensor, not the tensor."""
+DISTRIBUTIONS = {
+    kind: tuple(f"{kind}_p{round(100 * p)}" for p in QUANTILE_LEVELS) for kind in ("weight", "grad")
+}
+"""``"weight"`` / ``"grad"`` -> the metric names of its quantiles (``grad_p0`` ... ``grad_p100``),
+recorded beside :data:`METRICS` but not among them (no table or finding reads them)."""
 
 Row = tuple[int, str, str, float]
 Rows = Iterable[Sequence[Any] | Mapping[str, Any]]

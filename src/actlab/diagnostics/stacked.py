@@ -360,12 +360,17 @@ class StackRecorder:
 
     @torch.no_grad()
     def _capture_weights(self) -> None:
-        """Weight and gradient norms after ``backward()``; the weights kept for the update."""
+        """Weight and gradient norms and quantiles after ``backward()``; the weights kept for
+        the update."""
         self._before = []
         for site in self._sites:
             weight = site.weight.detach()
             self._put(site.name, R.WEIGHT_NORM, metrics.norm(weight, 1))
             self._put(site.name, R.GRAD_NORM, metrics.norm(site.weight.grad, 1))
+            for kind, tensor in (("weight", weight), ("grad", site.weight.grad)):
+                levels = metrics.quantiles(tensor, R.QUANTILE_LEVELS, 1)
+                for i, name in enumerate(R.DISTRIBUTIONS[kind]):
+                    self._put(site.name, name, levels[:, i])
             self._before.append(weight.clone())
 
     def _put(self, layer: str, metric: str, value: Tensor, member: int | None = None) -> None:

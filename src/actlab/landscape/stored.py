@@ -74,7 +74,10 @@ class StoredRun:
                 f"rerun the study into a new directory"
             )
         config = RunConfig.from_dict(record.config)
-        data = load_data(study) if data is None else data
+        given = getattr(data, "params", None) or {}
+        if any(given.get(k, v) != v for k, v in config.dataset_params):
+            data = None  # another data set of a study that sweeps the dataset's parameters
+        data = load_data(study, dataset_params=config.dataset_params) if data is None else data
         dtype = getattr(torch, config.dtype)
         spec = config.model_spec(data)
         initial = build(spec, seed=config.seed).to(dtype).eval()

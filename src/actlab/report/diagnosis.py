@@ -72,9 +72,10 @@ def _label(v: VariantRun, c: RunConfig) -> str:
     lr = dict(c.optimizer_params).get("lr")
     batch = "full batch" if c.batch_size is None else f"batch {c.batch_size}"
     shape = "" if c.depth is None or c.width is None else f" {c.depth}x{c.width}"
+    schedule = f"{c.epochs} epochs" if c.steps is None else f"{c.steps} steps"
     return (
         f"{v.summary.label} -- {c.model}{shape}, {c.activation}, {c.init} init, "
-        f"{c.optimizer} lr={lr:g}, {c.epochs} epochs, {batch}, seed {v.run.seed} ({v.run.status})"
+        f"{c.optimizer} lr={lr:g}, {schedule}, {batch}, seed {v.run.seed} ({v.run.status})"
     )
 
 
@@ -103,11 +104,15 @@ def diagnose_store(
             f"{store.path.parent} holds no diagnostics; record them with "
             "'actlab compare --diagnostics'"
         )
-    data = load_data(Study.from_dict(store.study)) if data is None else data
-    second_moment = float(data.x_train.double().pow(2).mean())
+    study, given, loaded = Study.from_dict(store.study), data, {}
     out = []
     for v in chosen:
         config = RunConfig.from_dict(v.run.config)
+        key = config.dataset_params  # a study may sweep the dataset's parameters
+        if given is None and key not in loaded:
+            loaded[key] = load_data(study, dataset_params=key)
+        data = given if given is not None else loaded[key]
+        second_moment = float(data.x_train.double().pow(2).mean())
         spec = config.model_spec(data)
         batch = _batch(config, data)
         loss = config.loss or ("cross_entropy" if data.task == "classification" else None)

@@ -39,8 +39,9 @@ def epochs_of(steps: Sequence[int], v: VariantRun) -> dict[int, float]:
     steps = sorted(steps)
     later = [s for s in steps if s > 1]
     per_epoch = math.gcd(*later) if later else 1
-    if v.run.status == "done" and steps and steps[-1] % v.run.config["epochs"] == 0:
-        per_epoch = steps[-1] // v.run.config["epochs"]
+    epochs = v.run.config.get("epochs")  # none with a step budget
+    if v.run.status == "done" and steps and epochs and steps[-1] % epochs == 0:
+        per_epoch = steps[-1] // epochs
     return {s: 0.0 if s == 1 and per_epoch > 1 else s / per_epoch for s in steps}
 
 

@@ -13,6 +13,7 @@ there adds a section here.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import html
 import json
 from collections.abc import Sequence
@@ -26,7 +27,11 @@ from rich.table import Table
 from actlab._files import write_text
 from actlab._numerics import format_number
 from actlab.errors import ActlabError
-from actlab.report import diagnostics_figures  # noqa: F401 -- appends its figures to FIGURES
+from actlab.report import (  # noqa: F401 -- importing them adds their figures to FIGURES
+    diagnostics_figures,
+    sweep_figures,
+)
+from actlab.report import lessons as lesson_report  # appends the lesson verdict figure
 from actlab.report.study_figures import (
     FIGURES,
     Figure,
@@ -37,7 +42,9 @@ from actlab.report.study_figures import (
 from actlab.report.study_tables import (
     factor_rows,
     metric_name,
+    named_rate,
     power_sentence,
+    rate_note,
     rows,
     speed_sentence,
     target_rows,
@@ -47,7 +54,7 @@ from actlab.report.study_tables import (
 from actlab.study import tuning
 from actlab.study.factors import FactorLevel, factor_summaries
 from actlab.study.paired import Ranking, rank
-from actlab.study.stats import VariantSummary, summarize
+from actlab.study.stats import VariantSummary, ranking_metric, summarize
 from actlab.study.store import Store
 from actlab.study.targets import TargetTimes, target_times
 
@@ -76,6 +83,9 @@ def study_summaries(store: Store) -> list[VariantSummary]:
     if len(store) == 0:
         raise ActlabError(f"{store.path} holds no finished runs yet; nothing to report")
     records, metrics = tuning.reported(store)  # a tuned study: each variant at its chosen rate
+    on = store.study.get("target_metric")
+    if on is not None and on != ranking_metric(metrics):
+        target = None  # a target on another metric: time to target (analyse) uses it
     return list(rank(summarize(records, metrics, target=target)).summaries)
 
 
@@ -102,15 +112,26 @@ def analyse(store: Store, summaries: Sequence[VariantSummary]) -> Analysis:
     ranking = rank(summaries)
     first = ranking.summaries[0] if ranking.summaries else None
     times: list[TargetTimes] = []
-    if first is not None and first.target is not None:
+    metric, target = store.study.get("target_metric"), store.study.get("target")
+    if metric is None and first is not None:  # the target is on the ranking metric
+        metric, target = first.metric, first.target
+    if first is not None and target is not None:
         records, metrics = tuning.reported(store)
+        if not any(row.get(metric) is not None for row in metrics):
+            raise ActlabError(f"target metric {metric!r}: no stored run records it")
+        keys = {r.key for r in records}
         times = target_times(
             ranking.summaries,
             records,
             metrics,
-            metric=first.metric,
-            target=first.target,
+            metric=metric,
+            target=target,
+            steps=[row for row in store.step_metrics() if row["run"] in keys],
         )
+    times = [  # every table names the rate each variant ran at (times align with summaries)
+        dataclasses.replace(t, label=named_rate(t.label, s.config))
+        for t, s in zip(times, ranking.summaries)
+    ]
     levels = factor_summaries(ranking.summaries)
     several = len({f.axis for f in levels}) > 1
     return Analysis(ranking, tuple(times), tuple(levels) if several else ())
@@ -204,6 +225,8 @@ def _html(
         else "default: 1.1 times the best variant's mean final loss, 2 significant digits"
     )
     metric = summaries[0].metric if summaries else "test_acc"
+    if analysis.times:  # the target may be on another metric than the ranking one
+        target, metric = analysis.times[0].target, analysis.times[0].metric
     body = [
         f"<h1>Study: {_e(name)}</h1>",
         f"<p>{_e(_ranked_by(summaries))} Target: <b>{_e(target_text(target, metric))}</b> "
@@ -212,6 +235,7 @@ def _html(
         "<h2>Ranking</h2>",
         _html_table(*rows(analysis.ranking.summaries)),
         f'<p class="note">{_e(tie_note(analysis.ranking))}</p>',
+        f'<p class="note">{_e(rate_note(study, summaries))}</p>',
         *(f"<p><b>{_e(line)}</b></p>" for line in analysis.sentences()[:1]),
     ]
     if analysis.times:
@@ -249,7 +273,9 @@ def _html(
 TARGET_NOTE = (
     "Median over seeds [95% bootstrap interval] of the first evaluation at which each run "
     "reached the target; a run that never did counts as infinitely slow (so 'not reached' when "
-    "more than half missed), a failed run is left out. Steps: ceil(train size / batch size) "
+    "more than half missed), a failed run is left out. With evaluations inside epochs "
+    "(eval_every, or a step budget) each evaluation's own step and training seconds (evaluation "
+    "time left out) are used. Otherwise steps: ceil(train size / batch size) "
     "per epoch; examples: the training set once per epoch; seconds: the run's wall time spread "
     "over its epochs. The last column is the variant's median over the fastest one's, with a "
     "seeded bootstrap interval (seeds resampled as pairs)."
@@ -316,16 +342,18 @@ def report_study(store: Store, out_dir: str | Path, console: Console) -> dict[st
     analysis = analyse(store, summaries)
     console.print(table(summaries))
     console.print(tie_note(analysis.ranking), markup=False, highlight=False)
+    console.print(rate_note(store.study, summaries), markup=False, highlight=False)
     target, metric = summaries[0].target, summaries[0].metric
     if store.study.get("target") is None and target is not None:
         console.print(f"target (default): {target_text(target, metric)}", markup=False)
     if analysis.times:
+        target, metric = analysis.times[0].target, analysis.times[0].metric
         title = f"time to {target_text(target, metric)}: median over seeds [95% interval]"
         console.print(_rich(*target_rows(analysis.times), title, 0))
     if analysis.factors:
         title = "per-factor means (mean over the other factors ± 95% CI over seeds)"
         console.print(_rich(*factor_rows(analysis.factors), title, 1))
-    for line in [*analysis.sentences(), *tuning.chosen_lines(store)]:
+    for line in [*analysis.sentences(), *tuning.chosen_lines(store), *lesson_report.lines(store)]:
         console.print(line, markup=False, highlight=False)
     paths = render(store, out_dir, summaries=summaries, analysis=analysis)
     for path in paths.values():

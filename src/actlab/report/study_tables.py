@@ -9,11 +9,13 @@ p-values to a few significant digits), so a report reads the same on every machi
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from actlab._numerics import format_number
 from actlab.report.study_figures import is_accuracy, metric_name
 from actlab.study.factors import FactorLevel
+from actlab.study.labels import show
 from actlab.study.paired import ALPHA, Comparison, Ranking, rank, seeds_needed
 from actlab.study.stats import VariantSummary, clip_to_range
 from actlab.study.targets import TargetTimes, speedup
@@ -21,7 +23,9 @@ from actlab.study.targets import TargetTimes, speedup
 __all__ = [
     "factor_rows",
     "metric_name",
+    "named_rate",
     "power_sentence",
+    "rate_note",
     "rows",
     "speed_sentence",
     "target_rows",
@@ -77,11 +81,47 @@ def _difference(c: Comparison | None, acc: bool) -> str:
     return f"{100 * d:+.1f}" if acc else f"{d:+.3g}"
 
 
+def named_rate(label: str, config: Mapping[str, Any]) -> str:
+    """``label``, naming the learning rate the variant ran at when the label does not already
+    (a study whose rate does not vary between variants): ``relu · lr=0.002``."""
+    lr = (config.get("optimizer_params") or {}).get("lr")
+    if lr is None or f"lr={show(lr)}" in label.split(" "):
+        return label
+    return f"{label} · lr={show(lr)}"
+
+
+def rate_note(study: Mapping[str, Any], summaries: Sequence[VariantSummary]) -> str:
+    """Where the learning rates come from, in one sentence: tuned per variant, one preset per
+    optimizer (not tuned: a rate that suits one optimizer better favours it), the study's
+    list, or the catalog defaults -- with the rates each optimizer ran at."""
+    rates: dict[str, set[float]] = {}
+    for s in summaries:
+        params = s.config.get("optimizer_params") or {}
+        if "lr" in params:
+            rates.setdefault(str(s.config.get("optimizer")), set()).add(params["lr"])
+    ran = ", ".join(f"{o} {'/'.join(show(r) for r in sorted(v))}" for o, v in rates.items())
+    if study.get("tune_lr") is not None:
+        grid = study["tune_lr"]
+        return (
+            f"Learning rates: tuned per variant on the validation split over {len(grid)} rates "
+            f"({show(min(grid))} to {show(max(grid))}); the tables name the rate each variant "
+            f"was chosen at and ran at ({ran})."
+        )
+    if study.get("lr") is not None:
+        return f"Learning rates: the study's list, crossed with every optimizer, not tuned ({ran})."
+    source = "one preset per optimizer" if study.get("lrs") else "each optimizer's default"
+    return (
+        f"Learning rates: {source}, not tuned ({ran}); a rate that suits one optimizer better "
+        "than another favours it (--tune-lr default chooses one per variant on validation)."
+    )
+
+
 def rows(summaries: Sequence[VariantSummary], target: float | None = None) -> Table:
     """The ranking table as text: ``(header, rows)``, in :func:`~actlab.study.paired.rank`
     order (the best, the variants tied with it -- rank ``1=`` --, then the others by mean).
 
-    Columns: rank, variant, the final ranking metric (mean ± 95% CI, cut to its range), the
+    Columns: rank, variant (naming the learning rate it ran at: :func:`named_rate`), the
+    final ranking metric (mean ± 95% CI, cut to its range), the
     test metric beside it when ranking on validation, the mean paired difference with the best
     over shared seeds, Holm-adjusted p-values of the paired t-test and Wilcoxon signed-rank test
     against the best, diverged (and failed, if any) runs, wall seconds per run. ``target`` is
@@ -114,7 +154,7 @@ def rows(summaries: Sequence[VariantSummary], target: float | None = None) -> Ta
         out.append(
             (
                 r,
-                s.label,
+                named_rate(s.label, s.config),
                 _final(s, acc),
                 *((test if s.test_finals else "-",) if beside else ()),
                 "best" if best else _difference(c, acc),

@@ -5,27 +5,32 @@ name) holding one event file: the scalars ``train/loss``, ``train/accuracy``, ``
 ``test/accuracy`` (and ``val/...`` when recorded) per epoch, from the store's metrics -- so
 TensorBoard shows exactly what the report ranks -- and, for a study recorded with diagnostics,
 ``diagnostics/LAYER/METRIC`` per recorded step (gradient and weight norms, dead and saturated
-fractions, ...). A run is written once its unit is stored, into a temporary directory renamed into
-place, so a run's directory is whole or absent; a rerun writes only runs whose directory is
-missing. Written with :class:`torch.utils.tensorboard.SummaryWriter`, which needs the
+fractions, ...) and the histograms ``weights/LAYER`` and ``gradients/LAYER``, drawn from the
+eleven quantiles of each layer's weight and gradient entries the diagnostics record
+(:data:`actlab.diagnostics.rows.QUANTILE_LEVELS`; see :func:`histogram`). A run is written
+once its unit is stored, into a temporary directory renamed into place, so a run's directory is
+whole or absent; a rerun writes only runs whose directory is missing. Written with
+:class:`torch.utils.tensorboard.SummaryWriter`, which needs the
 ``tensorboard`` package (``pip install 'actlab[tensorboard]'``).
 """
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import shutil
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from actlab.diagnostics import rows as R
 from actlab.errors import ActlabError
 
 if TYPE_CHECKING:
     from actlab.study.store import Store
 
-__all__ = ["TAGS", "TensorBoardRuns", "require", "run_dir"]
+__all__ = ["TAGS", "TensorBoardRuns", "histogram", "require", "run_dir"]
 
 TAGS = {
     "train_loss": "train/loss",
@@ -36,6 +41,60 @@ TAGS = {
     "val_acc": "val/accuracy",
 }
 """Store metric -> TensorBoard scalar tag."""
+
+_QUANTILE_OF = {
+    name: (kind, level)
+    for kind, names in R.DISTRIBUTIONS.items()
+    for name, level in zip(names, R.QUANTILE_LEVELS)
+}
+
+
+def histogram(edges: Sequence[float], levels: Sequence[float] = R.QUANTILE_LEVELS) -> dict:
+    """TensorBoard's raw histogram of a tensor known by its quantiles: ``edges[i]`` is the
+    entries' ``levels[i]`` quantile, so bucket ``(edges[i], edges[i+1]]`` holds the share
+    ``levels[i+1] - levels[i]`` of them. Counts are percent of the tensor's entries (``num``
+    is 100); ``sum`` and ``sum_squares`` take each bucket's entries as spread evenly over it.
+    Buckets of zero width (equal quantiles) are merged into their neighbour.
+
+    >>> h = histogram([-1.0, 0.0, 1.0], [0.0, 0.5, 1.0])
+    >>> h["bucket_limits"], h["bucket_counts"], h["sum"], h["sum_squares"]
+    ([0.0, 1.0], [50.0, 50.0], 0.0, 33.333333333333336)
+    """
+    limits: list[float] = []
+    counts: list[float] = []
+    total = squares = 0.0
+    for i in range(1, len(edges)):
+        low, high = edges[i - 1], edges[i]
+        share = 100.0 * (levels[i] - levels[i - 1])
+        total += share * (low + high) / 2
+        squares += share * (low * low + low * high + high * high) / 3
+        if limits and high <= limits[-1]:
+            counts[-1] += share
+        else:
+            limits.append(high)
+            counts.append(share)
+    return {
+        "min": edges[0],
+        "max": edges[-1],
+        "num": 100.0,
+        "sum": total,
+        "sum_squares": squares,
+        "bucket_limits": limits,
+        "bucket_counts": counts,
+    }
+
+
+def _histograms(writer, quantiles: Mapping[tuple[int, str, str], float]) -> None:
+    """``weights/LAYER`` and ``gradients/LAYER`` histograms at each step where every quantile
+    of that tensor was recorded."""
+    tags = {"weight": "weights", "grad": "gradients"}
+    steps_layers = sorted({(step, layer) for step, layer, _ in quantiles})
+    for step, layer in steps_layers:
+        for kind, names in R.DISTRIBUTIONS.items():
+            edges = [quantiles.get((step, layer, name)) for name in names]
+            if any(e is None or not math.isfinite(e) for e in edges):
+                continue
+            writer.add_histogram_raw(f"{tags[kind]}/{layer}", global_step=step, **histogram(edges))
 
 
 def require() -> None:
@@ -103,10 +162,16 @@ class TensorBoardRuns:
                     for metric, tag in TAGS.items():
                         if row.get(metric) is not None:
                             writer.add_scalar(tag, row[metric], row["epoch"])
+                quantiles: dict[tuple[int, str, str], float] = {}
                 for d in store.diagnostics(key):
-                    if d["value"] is not None:
+                    if d["value"] is None:
+                        continue
+                    if d["metric"] in _QUANTILE_OF:
+                        quantiles[d["step"], d["layer"], d["metric"]] = d["value"]
+                    else:
                         writer.add_scalar(f"diagnostics/{d['layer']}/{d['metric']}",
                                           d["value"], d["step"])  # fmt: skip
+                _histograms(writer, quantiles)
             finally:
                 writer.close()
             os.replace(tmp, target)

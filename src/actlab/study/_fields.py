@@ -39,6 +39,7 @@ LIMITS = {
     "seed": 2**63 - 1,
     "seeds": 10_000,
     "epochs": 1_000_000,
+    "steps": 10**12,
     "batch_size": 2**31 - 1,
     "depth": 1_000,
     "width": 65_536,
@@ -238,6 +239,28 @@ def seeds(value: Any) -> tuple[int, ...]:
         raise ParameterError("seeds is empty; give at least one seed (or a count, seeds = 3)")
     if len(set(out)) != len(out):
         raise ParameterError(f"seeds={list(out)} repeats a seed")
+    return out
+
+
+def schedule(epochs: Any, steps: Any, eval_every: Any) -> dict[str, int | None]:
+    """A run's schedule: ``epochs`` (10 when neither is given) or a ``steps`` budget, never
+    both, and ``eval_every`` (steps between evaluations inside an epoch, or ``None``)."""
+    if epochs is not None and steps is not None:
+        with at("steps", value=steps):
+            raise ParameterError(
+                f"give epochs or steps, not both (epochs={epochs!r}, steps={steps!r}): a step "
+                "budget replaces the number of epochs"
+            )
+    out: dict[str, int | None] = {"epochs": None, "steps": None, "eval_every": None}
+    if steps is not None:
+        with at("steps", value=steps):
+            out["steps"] = integer("steps", steps, low=1, high=LIMITS["steps"])
+    else:
+        with at("epochs", value=epochs):
+            out["epochs"] = integer("epochs", 10 if epochs is None else epochs, low=1)
+    if eval_every is not None:
+        with at("eval_every", value=eval_every):
+            out["eval_every"] = integer("eval_every", eval_every, low=1, high=LIMITS["steps"])
     return out
 
 

@@ -40,6 +40,24 @@ def metric_row(key: str, index: int, m: Mapping[str, Any]) -> tuple[Any, ...]:
     return (key, int(epoch), *(number(m.get(name), name) for name in METRICS))
 
 
+def curve_row(key: str, m: Mapping[str, Any]) -> tuple[Any, ...]:
+    """A row at step resolution: ``(run, step, epoch, seconds, *METRICS)``."""
+    unknown = set(m) - {"step", "epoch", "seconds", *METRICS}
+    if unknown:
+        raise ActlabError(
+            f"unknown field {sorted(unknown)[0]!r} in a step row of run {key}; expected step, "
+            f"epoch, seconds or one of {', '.join(METRICS)}"
+        )
+    whole = []
+    for name in ("step", "epoch"):
+        value = m.get(name)
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise ActlabError(f"{name}={value!r} is not an integer (a step row of run {key})")
+        whole.append(int(value))
+    seconds = number(m.get("seconds"), "seconds")
+    return (key, *whole, seconds, *(number(m.get(name), name) for name in METRICS))
+
+
 def diagnostic_row(key: str, d: Sequence[Any] | Mapping[str, Any]) -> tuple[Any, ...]:
     if isinstance(d, Mapping):
         d = tuple(d.get(k) for k in ("step", "layer", "metric", "value"))
@@ -77,9 +95,11 @@ class RunRows:
     diagnostics: Iterable[Sequence[Any] | Mapping[str, Any]] = ()
     error: str | None = None
     weights: Sequence[tuple[int, bool, bytes]] = ()  # (step, final?, torch.save bytes)
+    curve: Sequence[Mapping[str, Any]] = ()  # rows at step resolution (step_metrics)
 
-    def rows(self) -> tuple[tuple[Any, ...], list[tuple[Any, ...]], str]:
-        """The run's row, its metric rows and their checksum (bad input raises here)."""
+    def rows(self) -> tuple[tuple[Any, ...], list[tuple[Any, ...]], list[tuple[Any, ...]], str]:
+        """The run's row, its metric rows, its step rows and their checksum (bad input raises
+        here)."""
         if self.status not in STATUSES:
             raise ActlabError(f"run status {self.status!r} is not one of {STATUSES}")
         row = (
@@ -93,9 +113,11 @@ class RunRows:
             time.time(),
         )
         epochs = [metric_row(self.key, i, m) for i, m in enumerate(self.metrics)]
-        return row, epochs, integrity.checksum(row[1:5], (e[1:] for e in epochs))
+        steps = [curve_row(self.key, m) for m in self.curve]
+        digest = integrity.checksum(row[1:5], (e[1:] for e in epochs), (s[1:] for s in steps))
+        return row, epochs, steps, digest
 
-    def insert(self, conn, row, epochs, digest: str, replace: bool) -> None:
+    def insert(self, conn, row, epochs, steps, digest: str, replace: bool) -> None:
         """Write one run's rows (inside the caller's transaction)."""
         key = self.key
         stored = conn.execute("SELECT status FROM runs WHERE key = ?", (key,)).fetchone()
@@ -107,6 +129,9 @@ class RunRows:
         names = ", ".join(("run", "epoch", *METRICS))
         marks = ", ".join("?" * (2 + len(METRICS)))
         conn.executemany(f"INSERT INTO metrics ({names}) VALUES ({marks})", epochs)
+        names = ", ".join(("run", "step", "epoch", "seconds", *METRICS))
+        marks = ", ".join("?" * (4 + len(METRICS)))
+        conn.executemany(f"INSERT INTO step_metrics ({names}) VALUES ({marks})", steps)
         conn.execute("INSERT INTO checksums VALUES (?, ?)", (key, digest))
         conn.executemany(
             "INSERT INTO diagnostics VALUES (?, ?, ?, ?, ?)",

@@ -7,9 +7,12 @@ in Ray's object store once and every task reads it from there. Only the driver (
 called ``run_study``) writes the store: one transaction per finished unit, exactly as the local
 backend does, so the store's guarantees are unchanged.
 
-- A task whose worker dies (killed, out of memory, a lost node) is retried whole by Ray, up to
-  :data:`MAX_RETRIES` times; units on Ray save no checkpoint mid-unit, so a retry starts the unit
-  over (a unit checkpointed by an earlier *local* run resumes from that checkpoint).
+- Units checkpoint as they do locally, after every epoch and every ``checkpoint_every`` seconds
+  inside one: the task hands each checkpoint to a relay actor (:class:`_Relay`, in the driver's
+  cluster), and the driver takes them from it and saves them in the store, with the progress
+  they mean. A task whose worker dies (killed, out of memory, a lost node) is retried by Ray, up
+  to :data:`MAX_RETRIES` times, and the retry resumes from the unit's latest checkpoint (bit for
+  bit, as a local resume), so at most the epoch in progress is trained again.
 - A killed driver is rerun with the same command: the store says which units are done and only
   the others are submitted again.
 - The numbers are those of the local backend, bit for bit on CPU: a task trains with the driver's
@@ -123,19 +126,27 @@ class RayBackend:
             task = ray.remote(_unit_task).options(
                 num_cpus=1, num_gpus=self.gpus_per_unit, max_retries=MAX_RETRIES
             )
-            data = ray.put(work.data)  # once; each task gets a reference
+            relay = ray.remote(_Relay).options(num_cpus=0).remote()
+            distinct = {id(d): d for d in [work.data, *work.datasets.values()]}
+            put = {k: ray.put(d) for k, d in distinct.items()}  # once each; tasks get references
             threads = torch.get_num_threads()
-            savers = [saver(unit) for unit in work.units]
-            for unit, unit_saver in zip(work.units, savers):
+            savers = {}
+            for unit in work.units:
+                unit_saver = saver(unit)
+                savers[unit_saver.unit] = unit_saver
                 resume = unit_saver.resume(say)
-                ref = task.remote(work.study, data, unit, self.device, threads, resume)
+                data = put[id(work.data_of(unit[0]))]  # a reference
+                where = (relay, unit_saver.unit, unit_saver.every)
+                ref = task.remote(work.study, data, unit, self.device, threads, resume, where)
                 pending[ref] = (unit, unit_saver)
             said: set[str] = set()
+            stored: set[str] = set()
             while pending:
-                if savers[0].stopping():
+                if unit_saver.stopping():
                     raise KeyboardInterrupt
                 refs = list(pending)  # all that finished within POLL_S, not one per call
                 done, _ = ray.wait(refs, num_returns=len(refs), timeout=POLL_S)
+                self._checkpoints(ray, relay, savers, stored)  # before the units they precede
                 for ref in done:
                     unit, done_saver = pending.pop(ref)
                     records, notes = self._result(ray, ref, unit)
@@ -144,12 +155,21 @@ class RayBackend:
                             said.add(line)
                             say(line)
                     store.complete_runs(records, unit=done_saver.unit)
-                    done_saver.finished(unit[0].epochs)
+                    stored.add(done_saver.unit)
+                    done_saver.finished(work.epochs(unit))
         finally:
             for ref in pending:
                 ray.cancel(ref, force=True)
             if started:
                 ray.shutdown()
+
+    @staticmethod
+    def _checkpoints(ray, relay, savers: dict[str, Any], stored: set[str]) -> None:
+        """Save the checkpoints the tasks handed to the relay since the last look (the latest
+        of each unit; none of a unit already stored), as the local backend saves its own."""
+        for unit, (epoch, batch, blob, summary) in ray.get(relay.take.remote()).items():
+            if unit not in stored:
+                savers[unit].store_checkpoint(blob, epoch, batch, summary)
 
     def _connect(self, ray) -> bool:
         """Connect to the cluster; True when this call did (and so must disconnect)."""
@@ -180,14 +200,85 @@ class RayBackend:
             ) from None
 
 
-def _unit_task(study, data, unit, device, threads: int, resume):
-    """One unit, in a Ray worker: :func:`train_unit` with the driver's thread count; its
-    records and the lines it had for the user."""
+def _unit_task(study, data, unit, device, threads: int, resume, relayed):
+    """One unit, in a Ray worker: :func:`train_unit` with the driver's thread count, from the
+    unit's latest relayed checkpoint when an earlier attempt left one (a retry), else from
+    ``resume``; its records and the lines it had for the user."""
     import torch
 
+    from actlab.study import checkpoints as ckpt
     from actlab.study.runner import train_unit
 
     torch.set_num_threads(threads)
     notes: list[str] = []
-    records = train_unit(study, data, unit, device, resume=resume, say=notes.append)
+    relayed = _Relayed(unit, *relayed)
+    latest = relayed.latest()
+    if latest is not None:
+        epoch, blob = latest
+        resume = ckpt.deserialize(blob)
+        notes.append(
+            f"note: a unit of {len(unit)} run(s) lost its worker; its retry resumed from the "
+            f"checkpoint at epoch {epoch}"
+        )
+    records = train_unit(
+        study, data, unit, device, checkpoints=relayed, resume=resume, say=notes.append
+    )
     return records, notes
+
+
+class _Relay:
+    """The driver's post box for checkpoints (a Ray actor): tasks :meth:`put` each unit's
+    checkpoints; the driver :meth:`take` s what is new; a retried task asks for the
+    :meth:`latest` of its unit. Only the newest checkpoint of a unit is kept."""
+
+    def __init__(self) -> None:
+        self.newest: dict[str, tuple[int, int, bytes, list[dict[str, Any]]]] = {}
+        self.fresh: set[str] = set()
+
+    def put(self, unit: str, epoch: int, batch: int, blob: bytes, summary: list) -> None:
+        self.newest[unit] = (epoch, batch, blob, summary)
+        self.fresh.add(unit)
+
+    def take(self) -> dict[str, tuple[int, int, bytes, list[dict[str, Any]]]]:
+        out = {unit: self.newest[unit] for unit in sorted(self.fresh)}
+        self.fresh.clear()
+        return out
+
+    def latest(self, unit: str) -> tuple[int, bytes] | None:
+        found = self.newest.get(unit)
+        return None if found is None else (found[0], found[2])
+
+
+class _Relayed:
+    """A task's :class:`actlab.train.Checkpoints`: due when the local one would be (every epoch,
+    every ``every`` seconds inside one), saved by handing them to the relay (and waiting for it,
+    so a checkpoint is there before the unit's result)."""
+
+    def __init__(self, unit, relay, key: str, every: float) -> None:
+        import time
+
+        self.clock = time.monotonic
+        self.runs = [r.key for r in unit]
+        self.relay, self.key, self.every = relay, key, every
+        self.last = self.clock()
+
+    def latest(self) -> tuple[int, bytes] | None:
+        import ray
+
+        return ray.get(self.relay.latest.remote(self.key))
+
+    def due(self, epoch: int, batch: int, end_of_epoch: bool) -> bool:
+        return end_of_epoch or self.clock() - self.last >= self.every
+
+    def save(self, state: dict[str, Any], epoch: int, batch: int) -> None:
+        import ray
+
+        from actlab.study import checkpoints as ckpt
+        from actlab.study.runner import _summary
+
+        summary = _summary(self.runs, state)
+        ray.get(self.relay.put.remote(self.key, epoch, batch, ckpt.serialize(state), summary))
+        self.last = self.clock()
+
+    def stopping(self) -> bool:
+        return False  # the driver cancels the task on Ctrl-C

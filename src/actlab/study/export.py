@@ -1,6 +1,7 @@
 """A store's tables as files: ``runs``, ``metrics`` (per epoch), ``ranking`` (the report's
-statistics over seeds) and ``diagnostics``, as CSV, JSON or Parquet, one file per table, each
-written to a temporary name and renamed into place.
+statistics over seeds) and ``diagnostics`` (and ``step_metrics``, for a study evaluated inside
+epochs), as CSV, JSON or Parquet, one file per table, each written to a temporary name and
+renamed into place.
 
 Every format holds the same values: a run's config is nested in JSON and flattened to
 ``config.*`` columns in CSV and Parquet (lists as canonical JSON text); a missing or non-finite
@@ -27,11 +28,15 @@ __all__ = ["FORMATS", "RANKING", "check_format", "export", "export_csv", "jsonab
 
 FORMATS = ("csv", "json", "parquet")
 RANKING = (
-    "rank", "label", "metric", "final_mean", "final_ci", "final_low", "final_high", "best",
-    "n_runs", "n_done", "n_diverged", "n_failed", "epochs_to_target", "n_reached", "target",
-    "wall_s",
+    "rank", "label", "lr", "metric", "final_mean", "final_ci", "final_low", "final_high",
+    "best_seed", "n_runs", "n_done", "n_diverged", "n_failed", "epochs_to_target", "n_reached",
+    "target", "wall_s",
 )  # fmt: skip
-"""The ranking table's columns (then the variant's config, without the seed)."""
+"""The ranking table's columns (then the variant's config, without the seed), in the report's
+order: ``rank`` is the position (the best mean first, then the variants tied with it, then the
+others by mean); ``lr`` the learning rate the variant ran at (a tuned study: the rate chosen on
+validation, and only the final runs count); ``best_seed`` the best single seed's final value,
+shown for reference -- the best variant is the best *mean*, never the best seed."""
 
 
 def jsonable(value: Any) -> Any:
@@ -59,9 +64,11 @@ def jsonable(value: Any) -> Any:
 
 
 def tables(store: Store) -> dict[str, tuple[list[dict[str, Any]], list[str]]]:
-    """The store's four tables: ``name -> (rows, leading columns)``; rows are JSON-able, a run's
-    ``config`` (in ``runs`` and ``ranking``) nested."""
+    """The store's four tables (five with ``step_metrics``): ``name -> (rows, leading
+    columns)``; rows are JSON-able, a run's ``config`` (in ``runs`` and ``ranking``) nested."""
+    from actlab.study.paired import rank
     from actlab.study.stats import summarize
+    from actlab.study.tuning import reported
 
     runs = store.runs()
     ranking = []
@@ -69,22 +76,28 @@ def tables(store: Store) -> dict[str, tuple[list[dict[str, Any]], list[str]]]:
         target = store.study.get("target")
         if isinstance(target, bool) or not isinstance(target, int | float):
             target = None
-        for i, s in enumerate(summarize(runs, store.metrics(), target=target), 1):
+        ranked = rank(summarize(*reported(store), target=target)).summaries
+        for i, s in enumerate(ranked, 1):
             low, high = s.final_interval
-            row = {"rank": i, "label": s.label, "metric": s.metric, "final_mean": s.final_mean,
-                   "final_ci": s.final_ci, "final_low": low, "final_high": high, "best": s.best,
+            lr = (s.config.get("optimizer_params") or {}).get("lr")
+            row = {"rank": i, "label": s.label, "lr": lr, "metric": s.metric,
+                   "final_mean": s.final_mean, "final_ci": s.final_ci, "final_low": low,
+                   "final_high": high, "best_seed": s.best,
                    "n_runs": s.n_runs, "n_done": s.n_done, "n_diverged": s.n_diverged,
                    "n_failed": s.n_failed, "epochs_to_target": s.epochs_to_target,
                    "n_reached": s.n_reached, "target": s.target, "wall_s": s.wall_s,
                    "config": s.config}  # fmt: skip
             ranking.append(jsonable(row))
     run_columns = [f for f in RunRecord.__dataclass_fields__ if f != "config"]
-    return {
+    out = {
         "runs": ([jsonable(vars(r)) for r in runs], [*run_columns, "config"]),
         "metrics": (jsonable(store.metrics()), ["run", "epoch", *METRICS]),
         "ranking": (ranking, [*RANKING, "config"]),
         "diagnostics": (jsonable(store.diagnostics()), ["run", "step", "layer", "metric", "value"]),
     }
+    if steps := store.step_metrics():  # a study evaluated inside epochs (eval_every, steps)
+        out["step_metrics"] = (jsonable(steps), ["run", "step", "epoch", "seconds", *METRICS])
+    return out
 
 
 def export(store: Store, directory: str | os.PathLike, fmt: str = "csv") -> dict[str, Path]:

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from actlab.study.labels import axis_value, show, varying_axes
+from actlab.study.labels import axis_value, show_value, varying_axes
 from actlab.study.stats import VariantSummary, clip_to_range, higher_is_better, mean_ci
 from actlab.study.store import canonical_json
 
@@ -52,8 +52,11 @@ class FactorLevel:
 
     @property
     def text(self) -> str:
-        """The value as the labels write it (``0.002``, ``relu``, ``(0.9, 0.999)``)."""
-        return "-" if self.value is None else show(self.value)
+        """The value as the labels write it (``0.002``, ``relu``, ``(0.9, 0.999)``, ``full``
+        for a full batch)."""
+        if self.value is None and self.axis != "batch_size":
+            return "-"
+        return show_value(self.axis, self.value)
 
     @property
     def interval(self) -> tuple[float, float]:

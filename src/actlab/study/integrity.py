@@ -1,8 +1,9 @@
 """What can go wrong with a store's file, said in one line: damage, a read-only place, a full disk;
 per-run checksums that catch a stored value changed in place; and creating a store atomically.
 
-A run's checksum is the SHA-256 of its stored row (config, seed, status, diverged step) and its
-per-epoch metrics, as canonical JSON; it is written in the run's own transaction into the
+A run's checksum is the SHA-256 of its stored row (config, seed, status, diverged step), its
+per-epoch metrics and, when it has any, its rows at step resolution (``step_metrics``), as
+canonical JSON; it is written in the run's own transaction into the
 ``checksums`` table and checked whenever the run or its metrics are read. Stores written before
 checksums existed have no rows there: their runs are *unverified*, not errors.
 """
@@ -98,10 +99,18 @@ def check_structure(conn: sqlite3.Connection) -> None:
         raise sqlite3.DatabaseError(f"database disk image is malformed: {problem}")
 
 
-def checksum(row: Sequence[Any], metrics: Iterable[Sequence[Any]]) -> str:
-    """SHA-256 of a run's ``(config JSON, seed, status, diverged step)`` and its metric rows
-    ``(epoch, train_loss, ...)`` sorted by epoch; floats are written exactly (``repr``)."""
-    text = json.dumps([list(row), sorted(_trim(m) for m in metrics)], separators=(",", ":"))
+def checksum(
+    row: Sequence[Any], metrics: Iterable[Sequence[Any]], steps: Iterable[Sequence[Any]] = ()
+) -> str:
+    """SHA-256 of a run's ``(config JSON, seed, status, diverged step)``, its metric rows
+    ``(epoch, train_loss, ...)`` sorted by epoch and its step rows ``(step, epoch, seconds,
+    train_loss, ...)`` sorted by step -- left out when there are none, so a run without them
+    has the checksum it had before they existed; floats are written exactly (``repr``)."""
+    parts = [list(row), sorted(_trim(m) for m in metrics)]
+    fine = sorted(_trim(s) for s in steps)
+    if fine:
+        parts.append(fine)
+    text = json.dumps(parts, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -132,14 +141,19 @@ def verify(
         wanted = set(keys)
         runs = [r for r in runs if r[0] in wanted]
     query = "SELECT * FROM metrics" + (" WHERE run = ?" if len(runs) == 1 else "")
+    args = (runs[0][0],) if len(runs) == 1 else ()
     metrics: dict[str, list[tuple[Any, ...]]] = {}
-    for run, *values in conn.execute(query, (runs[0][0],) if len(runs) == 1 else ()):
+    for run, *values in conn.execute(query, args):
         metrics.setdefault(run, []).append(tuple(values))
+    steps: dict[str, list[tuple[Any, ...]]] = {}
+    if _has_table(conn, "step_metrics"):
+        for run, *values in conn.execute(query.replace("metrics", "step_metrics", 1), args):
+            steps.setdefault(run, []).append(tuple(values))
     unverified = []
     for key, *row in runs:
         if key not in stored:
             unverified.append(key)
-        elif checksum(row, metrics.get(key, [])) != stored[key]:
+        elif checksum(row, metrics.get(key, []), steps.get(key, [])) != stored[key]:
             raise StoreFileError(
                 f"{path}: the stored results of run {key} do not match their checksum (the file "
                 f"was changed after they were written); restore it from a copy, or move it aside "

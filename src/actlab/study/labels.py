@@ -12,7 +12,15 @@ from typing import Any
 
 from actlab.study.store import canonical_json
 
-__all__ = ["PRIMARY", "axis_value", "show", "variant_label", "varying_axes", "without_seed"]
+__all__ = [
+    "PRIMARY",
+    "axis_value",
+    "show",
+    "show_value",
+    "variant_label",
+    "varying_axes",
+    "without_seed",
+]
 
 PRIMARY = ("activation", "optimizer", "init", "loss")
 _MISSING = object()
@@ -87,6 +95,11 @@ def show(value: Any) -> str:
     return str(value)
 
 
+def show_value(axis: str, value: Any) -> str:
+    """:func:`show`, but a full batch (``batch_size`` ``None``) is ``full``."""
+    return "full" if axis == "batch_size" and value is None else show(value)
+
+
 def variant_label(config: Mapping[str, Any], varying: Sequence[str]) -> str:
     """A short label from the axes in ``varying`` (see :func:`varying_axes`), joined by `` · ``.
 
@@ -108,7 +121,7 @@ def variant_label(config: Mapping[str, Any], varying: Sequence[str]) -> str:
         if family not in config:
             parts.append(" ".join(shown) or f"{family}=-")
         elif not shown:
-            name = show(config[family])
+            name = show_value(family, config[family])
             has_params = f"{family}_params" in config or family in PRIMARY
             parts.append(name if has_params else f"{family}={name}")
         elif family == "optimizer":

@@ -41,8 +41,10 @@ leave the spiral at chance; here 100 epochs of batch 25 make 1000 steps (seconds
 99% test accuracy on the spiral; plain SGD at the same number of steps is well behind (the test
 suite checks both).
 
-``optimizers`` -- eight optimizers on the quickstart network with ReLU, each at a learning rate in
-its usual range (SGD-like ones large, adaptive ones small).
+``optimizers`` -- eight optimizers on the quickstart network with ReLU, each at its own learning
+rate, tuned on a validation split over 0.001 to 0.1 (a study comparing methods at one shared or
+hand-picked rate measures the rates as much as the methods). The quickstart and ``toy-2d`` stay
+untuned to stay fast: one preset rate per optimizer, which their reports say.
 
 >>> PRESETS.get("quickstart").study.varying()
 ('activation', 'optimizer', 'lr')
@@ -221,21 +223,15 @@ register(
 register(
     "optimizers",
     "8 optimizers (sgd, momentum, nag, adagrad, rmsprop, adam, adamw, nadam) on the quickstart "
-    "MLP with ReLU, each at a learning rate in its usual range",
+    "MLP with ReLU, each at its own learning rate tuned on validation (0.001 to 0.1)",
     **MLP_100,
     activations=("relu",),
     optimizers=("sgd", "momentum", "nag", "adagrad", "rmsprop", "adam", "adamw", "nadam"),
-    lrs={
-        "sgd": 0.1,
-        "momentum": 0.02,
-        "nag": 0.02,
-        "adagrad": 0.03,
-        "rmsprop": 0.001,
-        "adam": 0.002,
-        "adamw": 0.002,
-        "nadam": 0.002,
-    },
+    tune_lr=(0.001, 0.003, 0.01, 0.03, 0.1),  # spans each one's usual rate (rmsprop .. sgd)
     seeds=(0, 1, 2),
     epochs=20,
     batch_size=100,
 )
+
+# The lessons (one study per claim of the source texts) register themselves as lesson-NAME.
+from actlab.study import lessons  # noqa: E402,F401

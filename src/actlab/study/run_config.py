@@ -27,8 +27,21 @@ __all__ = ["AXES", "STACK_FIELDS", "RunConfig"]
 
 AXES = ("activation", "optimizer", "lr", "init", "loss")
 """The axes a study's grid may vary (besides the seed), in grid order."""
-SWEPT = ("depth", "width", "normalization", "dropout", "residual", "batch_size", "epochs")
-"""Fields a study may sweep (give as a list); they label a run as ``depth=3``, ``batch=full``."""
+SWEPT = (
+    "depth",
+    "width",
+    "normalization",
+    "dropout",
+    "residual",
+    "batch_size",
+    "epochs",
+    "steps",
+    "weight_decay",
+    "label_smoothing",
+)
+"""Fields a study may sweep (give as a list); they label a run as ``depth=3``, ``batch=full``
+(``weight_decay``, ``label_smoothing``: the optimizer's / loss's parameter; the dataset's
+parameters are swept axes too, by their names: ``noise=0.2``)."""
 
 _PARAMS = ("dataset_params", "activation_params", "optimizer_params", "init_params", "loss_params")
 # What runs must share to train together in one batch (RunConfig.stack_key), and what a study
@@ -47,6 +60,8 @@ STACK_FIELDS = (
     "dtype",
     "validation",
     "shuffle",
+    "steps",
+    "eval_every",
 )
 
 
@@ -66,7 +81,11 @@ class RunConfig:
             activation-aware scheme such as ``auto`` reads the activation from the model).
         loss, loss_params: canonical loss (``None``: cross-entropy for classification data,
             squared error for regression) and its parameters with defaults.
-        epochs: passes over the training data.
+        epochs: passes over the training data (``None`` with a ``steps`` budget; else 10
+            when not given).
+        steps: a step budget instead of epochs: exactly this many optimizer steps.
+        eval_every: also evaluate every this many optimizer steps inside an epoch (``None``:
+            at the end of each epoch only).
         batch_size: examples per step; ``None`` = full batch, ``1`` = plain SGD.
         dtype: ``"float32"`` or ``"float64"``.
         seed: seeds the weights and the batch order.
@@ -96,12 +115,14 @@ class RunConfig:
     init_params: F.Pairs = ()
     loss: str | None = None
     loss_params: F.Pairs = ()
-    epochs: int = 10
+    epochs: int | None = None
     batch_size: int | None = 100
     dtype: str = "float32"
     seed: int = 0
     validation: float = 0.0
     shuffle: bool = True
+    steps: int | None = None
+    eval_every: int | None = None
 
     def __post_init__(self) -> None:
         set_ = self._set
@@ -124,7 +145,7 @@ class RunConfig:
         resolve_loss = lambda n, p, *path: F.loss(n, p, data, *path)  # noqa: E731
         set_(**_entry("loss", resolve_loss, loss, self.loss_params))
         set_(
-            epochs=F.integer("epochs", self.epochs, low=1),
+            **F.schedule(self.epochs, self.steps, self.eval_every),
             batch_size=F.batch_size(self.batch_size),
             dtype=F.choice("dtype", self.dtype, F.DTYPES),
             seed=F.integer("seed", self.seed, low=0),
@@ -143,6 +164,9 @@ class RunConfig:
             del out["validation"]
         if out["shuffle"]:  # the default order: likewise
             del out["shuffle"]
+        for key in ("epochs", "steps", "eval_every"):  # unset (epochs: with a step budget)
+            if out[key] is None:
+                del out[key]
         return {k: F.as_dict(v) if k in _PARAMS else F.thaw(v) for k, v in out.items()}
 
     @classmethod
@@ -204,6 +228,13 @@ class RunConfig:
             pieces=pieces,
         )
 
+    def _swept_value(self, axis: str) -> Any:
+        if axis == "weight_decay":
+            return dict(self.optimizer_params).get(axis)
+        if axis == "label_smoothing":
+            return dict(self.loss_params).get(axis)
+        return getattr(self, axis)
+
     def label(self, axes: Iterable[str] = ()) -> str:
         """A short label of this variant made of the given axes (see :data:`AXES`), parts
         joined by `` · ``; a name shows its non-default parameters. No axes: activation,
@@ -215,13 +246,15 @@ class RunConfig:
         'elu(alpha=0.5)'
         """
         axes = tuple(axes) or ("activation", "optimizer", "lr")
-        valid = AXES + SWEPT
+        data = dict(self.dataset_params)
+        valid = AXES + SWEPT + tuple(data)
         for axis in axes:
             if axis not in valid:
                 near = closest(axis, list(valid))
                 hint = f"; did you mean: {', '.join(near)}?" if near else ""
                 raise ActlabError(f"unknown axis {axis!r} (valid: {', '.join(valid)}){hint}")
-        parts = [_swept(axis, getattr(self, axis)) for axis in SWEPT if axis in axes]
+        parts = [f"{k}={_fmt(v)}" for k, v in data.items() if k in axes]
+        parts += [_swept(axis, self._swept_value(axis)) for axis in SWEPT if axis in axes]
         if "activation" in axes:
             info = ACTIVATIONS.get(self.activation)
             parts.append(_named(self.activation, self.activation_params, info.defaults))
@@ -230,6 +263,8 @@ class RunConfig:
             params = dict(self.optimizer_params)
             defaults = OPTIMIZERS.get(self.optimizer).resolve(convention=params["convention"])
             defaults["convention"], defaults["lr"] = "torch", params["lr"]
+            if "weight_decay" in axes:  # shown as its own part
+                defaults["weight_decay"] = params.get("weight_decay")
             opt.append(_named(self.optimizer, self.optimizer_params, defaults))
         if "lr" in axes:
             opt.append(f"lr={_fmt(self.lr)}")
@@ -239,12 +274,18 @@ class RunConfig:
             defaults = INITIALIZERS.get(self.init).defaults
             parts.append("init=" + _named(self.init, self.init_params, defaults))
         if "loss" in axes:
-            parts.append(_named(self.loss, self.loss_params, LOSSES.get(self.loss).defaults))
+            defaults = dict(LOSSES.get(self.loss).defaults)
+            if "label_smoothing" in axes:  # shown as its own part
+                defaults["label_smoothing"] = dict(self.loss_params).get("label_smoothing")
+            parts.append(_named(self.loss, self.loss_params, defaults))
         return " · ".join(parts)
 
 
 def _swept(axis: str, value: Any) -> str:
-    """``depth=3``, ``batch=full``, ``residual``/``no residual``."""
+    """``depth=3``, ``batch=full``, ``residual``/``no residual``, ``wd=0.0001``, ``ls=0.1``."""
+    short = {"weight_decay": "wd", "label_smoothing": "ls"}
+    if axis in short:
+        return f"{short[axis]}={_fmt(value)}"
     if axis == "batch_size":
         return "batch=full" if value is None else f"batch={value}"
     if axis == "residual":

@@ -25,8 +25,8 @@ import signal
 import threading
 import time
 import warnings
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -63,16 +63,25 @@ class Plan:
     replaced: tuple[int, int] | None = None  # (kept, discarded) stored runs, after --force
     resumed: int = 0  # member-epochs the pending units' checkpoints hold
     phase: str = ""  # a tuned study's "tuning" runs, then its "final" ones
+    # a study sweeping dataset parameters: each data set by its runs' dataset_params
+    datasets: Mapping[Any, Dataset] = field(default_factory=dict)
+
+    def data_of(self, run: RunConfig) -> Dataset:
+        """The data ``run`` trains on (:attr:`data`, unless the study sweeps the dataset's
+        parameters)."""
+        return self.datasets[run.dataset_params] if self.datasets else self.data
 
     @property
     def identity(self) -> dict[str, Any]:
         """What determines the results (:mod:`actlab.study.identity`): the runs, the data (a
-        validation split included, when there is one) and your own model's source."""
-        d = self.data
-        tensors = [d.x_train, d.y_train, d.x_test, d.y_test]
-        if getattr(d, "x_val", None) is not None:
-            tensors += [d.x_val, d.y_val]
-        model = model_fingerprint(r.model_spec(d) for r in self.runs)  # None for catalog models
+        validation split included, when there is one; every swept data set, in grid order) and
+        your own model's source."""
+        tensors = []
+        for d in self.datasets.values() or [self.data]:
+            tensors += [d.x_train, d.y_train, d.x_test, d.y_test]
+            if getattr(d, "x_val", None) is not None:
+                tensors += [d.x_val, d.y_val]
+        model = model_fingerprint(r.model_spec(self.data_of(r)) for r in self.runs)
         out = study_identity(
             (r.key for r in self.runs), data_fingerprint(tensors), self.study.diagnostics, model
         )
@@ -93,14 +102,21 @@ class Plan:
     def steps(self, unit: Sequence[RunConfig]) -> int:
         """Optimizer steps each member of ``unit`` takes."""
         run = unit[0]
-        n = len(self.data.x_train)
-        per_epoch = 1 if run.batch_size is None else -(-n // min(run.batch_size, n))
-        return run.epochs * per_epoch
+        return run.steps if run.steps is not None else run.epochs * self._per_epoch(run)
+
+    def epochs(self, unit: Sequence[RunConfig]) -> int:
+        """Epochs each member of ``unit`` trains (the last one cut short by a step budget)."""
+        run = unit[0]
+        return run.epochs if run.epochs is not None else -(-run.steps // self._per_epoch(run))
+
+    def _per_epoch(self, run: RunConfig) -> int:
+        n = len(self.data_of(run).x_train)
+        return 1 if run.batch_size is None else -(-n // min(run.batch_size, n))
 
     @property
     def member_epochs(self) -> int:
         """The pending units' work, in member-epochs (``resumed`` of them are checkpointed)."""
-        return sum(len(u) * u[0].epochs for u in self.units)
+        return sum(len(u) * self.epochs(u) for u in self.units)
 
     def with_checkpoints(self, store: Store) -> Plan:
         """The same plan, its ``resumed`` work counted from ``store`` 's checkpoints."""
@@ -110,9 +126,20 @@ class Plan:
         return dataclasses.replace(self, resumed=resumed)
 
 
-def load_data(study: Study, device: str | torch.device = "cpu") -> Dataset:
-    """The study's dataset, on ``device``, with its validation split (:func:`hold_out`)."""
-    data = load(study.dataset, seed=DATA_SEED, device=device, **dict(study.dataset_params))
+def load_data(
+    study: Study, device: str | torch.device = "cpu", *, dataset_params: Any = None
+) -> Dataset:
+    """The study's dataset, on ``device``, with its validation split (:func:`hold_out`).
+    A study that sweeps the dataset's parameters needs ``dataset_params``: one of
+    :meth:`Study.datasets` (a run's ``dataset_params``)."""
+    if dataset_params is None:
+        if study.data_sweeps():
+            raise ActlabError(
+                f"study {study.name!r} sweeps dataset parameters "
+                f"({', '.join(study.data_sweeps())}); say which data set (dataset_params=)"
+            )
+        dataset_params = study.dataset_params
+    data = load(study.dataset, seed=DATA_SEED, device=device, **dict(dataset_params))
     return hold_out(data, study.validation, DATA_SEED)
 
 
@@ -128,12 +155,30 @@ def plan(
     ``store``, if one is given (failed runs are tried again)."""
     if max_members < 1:
         raise ActlabError(f"max_members={max_members} must be at least 1")
+    datasets = {}
+    if study.data_sweeps():  # one data set per combination of the swept parameters
+        datasets = {p: load_data(study, device, dataset_params=p) for p in study.datasets()}
+        data = next(iter(datasets.values())) if data is None else data
     data = load_data(study, device) if data is None else data
     runs = tuple(dict.fromkeys(study.runs()))
+    work = Plan(study, data, runs, _units(runs, max_members), max_members, datasets=datasets)
     for run in runs:
-        run.model_spec(data)  # raises on a model that does not fit the data
-    work = Plan(study, data, runs, _units(runs, max_members), max_members)
+        run.model_spec(work.data_of(run))  # raises on a model that does not fit the data
+    _check_target(study, [*datasets.values()] or [data])
     return work if store is None else work.left(store)
+
+
+def _check_target(study: Study, datasets: Sequence[Dataset]) -> None:
+    """A ``target_metric`` that no run would record is refused before anything is stored."""
+    metric = study.target_metric
+    for d in datasets if metric is not None else ():
+        why = None
+        if metric.startswith("val_") and d.x_val is None:
+            why = "the study holds out no validation split: set validation, --validation 0.2"
+        elif metric.endswith("_acc") and d.task != "classification":
+            why = f"accuracy is recorded for classification only, and the data are {d.task}"
+        if why is not None:
+            raise ActlabError(f"target metric {metric!r}: no run records it ({why})")
 
 
 def unit_key(unit: Sequence[RunConfig], snapshots: int = 0) -> str:
@@ -276,10 +321,16 @@ def _run_unit(
 ) -> None:
     """Train one unit (from its checkpoint, if any) and store its runs in one transaction."""
     records = train_unit(
-        work.study, work.data, unit, device, checkpoints=saver, resume=saver.resume(say), say=say
+        work.study,
+        work.data_of(unit[0]),
+        unit,
+        device,
+        checkpoints=saver,
+        resume=saver.resume(say),
+        say=say,
     )
     store.complete_runs(records, unit=saver.unit)
-    saver.finished(unit[0].epochs)
+    saver.finished(work.epochs(unit))
 
 
 def train_unit(
@@ -323,6 +374,8 @@ def train_unit(
                 data,
                 members,
                 epochs=first.epochs,
+                steps=first.steps,
+                eval_every=first.eval_every,
                 batch_size=first.batch_size,
                 dtype=getattr(torch, first.dtype),
                 device=device,
@@ -342,6 +395,7 @@ def train_unit(
     if say is not None and getattr(result.model, "fallback", None):
         say(f"note: {result.model.fallback}")
     per_run = result.wall_s / len(unit)
+    fine = first.steps is not None or first.eval_every is not None  # rows at step resolution
     return [
         {
             "key": run.key,
@@ -353,6 +407,7 @@ def train_unit(
             "wall_s": per_run,
             "diagnostics": [] if recorder is None else recorder.rows_of(k),
             "weights": _weights(result, k),
+            **({"curve": member.curve} if fine else {}),
         }
         for k, (run, member) in enumerate(zip(unit, result.members, strict=True))
     ]
@@ -425,8 +480,13 @@ class _Saver:
         return time.monotonic() - self.last >= self.every
 
     def save(self, state: dict[str, Any], epoch: int, batch: int) -> None:
-        summary = _summary(self.runs, state)
-        blob = ckpt.serialize(state)
+        self.store_checkpoint(ckpt.serialize(state), epoch, batch, _summary(self.runs, state))
+
+    def store_checkpoint(
+        self, blob: bytes, epoch: int, batch: int, summary: list[dict[str, Any]]
+    ) -> None:
+        """Save a serialized checkpoint (made here, or by a unit on a cluster) and report the
+        progress it means."""
         self.store.save_checkpoint(self.unit, self.runs, epoch, batch, blob, summary)
         self.last = time.monotonic()
         self._stored(epoch - 1)

@@ -32,14 +32,28 @@ from actlab.losses import LOSSES
 from actlab.optim import OPTIMIZERS
 from actlab.study import _fields as F
 from actlab.study import loading, tuning
-from actlab.study.run_config import AXES, STACK_FIELDS, RunConfig
+from actlab.study._rows import METRICS
+from actlab.study.run_config import AXES, STACK_FIELDS, SWEPT, RunConfig
 
 __all__ = ["AXES", "RunConfig", "Study", "load_study"]
 
 PerName = tuple[tuple[str, F.Pairs], ...]
 _PER_NAME = ("activation_params", "optimizer_params", "init_params", "loss_params")
-SWEEPS = ("depth", "width", "normalization", "dropout", "residual", "batch_size", "epochs")
-"""Fields a study may give as a list: each becomes an axis of the grid (outermost first)."""
+SWEEPS = SWEPT
+"""Fields a study may give as a list: each becomes an axis of the grid (outermost first; the
+dataset's parameters given as lists, :meth:`Study.data_sweeps`, are outside them all)."""
+_FIXED = (
+    "name",
+    "dtype",
+    "target",
+    "diagnostics",
+    "snapshots",
+    "validation",
+    "shuffle",
+    "tune_seeds",
+)
+# Not run-config fields: applied to each run's optimizer / loss parameters (see Study.runs).
+_INTO_PARAMS = {"weight_decay": "optimizer_params", "label_smoothing": "loss_params"}
 
 
 def _values(key: str, value: Any) -> tuple[Any, ...]:
@@ -92,11 +106,21 @@ class Study:
         inits, init_params: initializers compared, and parameters for some of them.
         losses, loss_params: losses compared (``None``: cross-entropy for classification data,
             squared error for regression), and parameters for some of them.
-        seeds: the seeds each variant is run with (an integer ``n`` means ``0..n-1``).
+        seeds: the seeds each variant is run with (an integer ``n`` means ``0..n-1``;
+            default 5: the 95% interval is mean ± 2.78 standard errors, ± 4.30 with 3).
         epochs, batch_size, dtype: the schedule; ``batch_size`` ``None`` (or ``"full"``) is
-            full-batch training.
-        target: a test accuracy in (0, 1] for "epochs to target" in reports (``None``: the report
-            chooses).
+            full-batch training; ``epochs`` ``None`` means 10, unless ``steps`` is given.
+        steps: a step budget instead of ``epochs`` (giving both is an error): each run takes
+            exactly this many optimizer steps, its last epoch cut short if need be, and is
+            evaluated at the last one. A list sweeps it.
+        eval_every: also evaluate every this many optimizer steps inside an epoch, for curves
+            and time to target at step resolution (stored as ``step_metrics`` with each row's
+            training seconds; see :func:`actlab.train.train`); ``None``: once per epoch.
+        target: the value for "time to target" in reports (``None``: the report chooses): on
+            the ranking metric, an accuracy in (0, 1]; or on ``target_metric``.
+        target_metric: the stored metric the target is on (``train_loss``, ``train_acc``,
+            ``test_acc``, ``val_acc``, ...; an accuracy in (0, 1], a loss any positive value);
+            ``None``: the ranking metric. A metric no run records is refused before training.
         diagnostics: record per-layer diagnostics during training.
         snapshots: store each run's parameters at ``snapshots + 1`` evenly spaced steps (the
             initial and final ones included) for ``actlab landscape --kind path``; 0 for none.
@@ -113,6 +137,15 @@ class Study:
             ``validation`` is set. ``runs()`` are then the tuning runs; the final runs follow
             from their results (:func:`actlab.study.tuning.final_runs`).
         tune_seeds: how many of ``seeds`` (the first ones) the tuning runs use.
+        weight_decay: one weight decay (>= 0) for every optimizer, in each optimizer's own form
+            (L2 added to the gradient, or decoupled for ``adamw``/``lion``); ``None``: each
+            optimizer's own (its catalog default or ``optimizer_params``). A list sweeps it.
+        label_smoothing: cross-entropy's label smoothing in ``[0, 1)`` for every loss of the
+            grid (a loss without it is refused); ``None``: the loss's own. A list sweeps it.
+
+    A catalog dataset's parameter given as a list (``dataset_params = {noise = [0, 0.2]}``) is
+    swept too (:meth:`data_sweeps`): runs that differ in it train on different data, in
+    separate stacks.
 
     Lists keep their order (it is the grid's order); mappings are stored as sorted pairs. Bad
     input raises :class:`~actlab.errors.ActlabError` with one line naming the key.
@@ -137,8 +170,8 @@ class Study:
     init_params: PerName = ()
     losses: tuple[str, ...] | None = None
     loss_params: PerName = ()
-    seeds: tuple[int, ...] = (0, 1, 2)
-    epochs: int = 10
+    seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
+    epochs: Any = None
     batch_size: int | None = 100
     dtype: str = "float32"
     target: float | None = None
@@ -146,14 +179,26 @@ class Study:
     snapshots: int = 0
     validation: float = 0.0
     shuffle: bool = True
+    steps: Any = None
+    eval_every: int | None = None
+    target_metric: str | None = None
     tune_lr: Any = None
     tune_seeds: int = 1
+    weight_decay: Any = None
+    label_smoothing: Any = None
 
     def __post_init__(self) -> None:
         set_ = self._set
+        for key in _FIXED:
+            if isinstance(getattr(self, key), (list, tuple)):
+                with F.at(key, value=getattr(self, key)):
+                    raise ParameterError(
+                        f"{key} takes one value, not a list: it cannot be swept (fields that "
+                        f"can: {', '.join(SWEEPS)}, and a dataset's parameters)"
+                    )
         with F.at("name"):
             set_(name=F.file_name("name", self.name))
-        data, dataset_params = F.dataset(self.dataset, self.dataset_params)
+        data, dataset_params = _dataset(self.dataset, self.dataset_params)
         set_(dataset=data.name, dataset_params=dataset_params)
         given = {k: _values(k, getattr(self, k)) for k in F.MODEL_OPTIONS}
         resolved: dict[str, list[Any]] = {k: [] for k in given}
@@ -167,13 +212,14 @@ class Study:
                     resolved[k].append(value)
         set_(model=model, **{k: _one_or_all(v) for k, v in resolved.items()})
         self._set_names_and_params(data)
+        self._set_schedule()
         epochs = lambda v: F.integer("epochs", v, low=1, high=F.LIMITS["epochs"])  # noqa: E731
         for key, check in (
             ("seeds", F.seeds),
-            ("epochs", lambda v: _each("epochs", v, epochs)),
+            ("epochs", lambda v: v if v is None else _each("epochs", v, epochs)),
             ("batch_size", lambda v: _each("batch_size", v, F.batch_size)),
             ("dtype", lambda v: F.choice("dtype", v, F.DTYPES)),
-            ("target", lambda v: v if v is None else F.number("target", v, positive=True, high=1)),
+            ("target", lambda v: v if v is None else _target(v, self.target_metric)),
             ("diagnostics", lambda v: F.boolean("diagnostics", v)),
             ("snapshots", lambda v: F.integer("snapshots", v, low=0, high=F.LIMITS["snapshots"])),
             ("validation", lambda v: F.fraction("validation", v)),
@@ -181,6 +227,7 @@ class Study:
         ):
             with F.at(key, value=getattr(self, key)):
                 set_(**{key: check(getattr(self, key))})
+        self._set_into_params()
         with F.at("tune_lr", value=self.tune_lr):
             set_(tune_lr=tuning.grid(self.tune_lr))
         with F.at("tune_seeds", value=self.tune_seeds):
@@ -198,6 +245,62 @@ class Study:
     def _set(self, **values: Any) -> None:
         for k, v in values.items():
             object.__setattr__(self, k, v)
+
+    def _set_schedule(self) -> None:
+        """``epochs`` (10 when neither is given) or a ``steps`` budget, and ``eval_every``; the
+        metric a ``target`` is on."""
+        if self.steps is None:
+            self._set(epochs=10 if self.epochs is None else self.epochs)
+        else:
+            with F.at("steps", value=self.steps):
+                for v in _values("steps", self.steps):
+                    F.schedule(self.epochs, v, None)  # both given: one line, naming them
+                check = lambda v: F.integer("steps", v, low=1, high=F.LIMITS["steps"])  # noqa: E731
+                self._set(steps=_each("steps", self.steps, check))
+        if self.eval_every is not None:
+            with F.at("eval_every", value=self.eval_every):
+                every = F.integer("eval_every", self.eval_every, low=1, high=F.LIMITS["steps"])
+                self._set(eval_every=every)
+        if self.target_metric is not None:
+            with F.at("target_metric", value=self.target_metric):
+                self._set(target_metric=F.choice("target_metric", self.target_metric, METRICS))
+                if self.target is None:
+                    raise ParameterError(
+                        f"target_metric={self.target_metric!r} needs a target value "
+                        f"(--target {self.target_metric}=VALUE)"
+                    )
+
+    def _set_into_params(self) -> None:
+        """``weight_decay`` and ``label_smoothing``: set for every optimizer / loss of the grid,
+        so each must have the parameter, not set it per name too, and take every value."""
+        for key, (per, names, registry) in {
+            "weight_decay": ("optimizer_params", self.optimizers, OPTIMIZERS),
+            "label_smoothing": ("loss_params", self.resolved_losses, LOSSES),
+        }.items():
+            value = getattr(self, key)
+            if value is None:
+                continue
+            with F.at(key, value=value):
+                values = _values(key, value)
+                for v in values:
+                    F.number(key, v)
+                    if v < 0 or (key == "label_smoothing" and v >= 1):
+                        rule = "in [0, 1)" if key == "label_smoothing" else ">= 0"
+                        raise ParameterError(f"{key}={v:g} must be a number {rule}")
+                for name in names:
+                    info = registry.get(name)
+                    if key not in info.defaults:
+                        raise ParameterError(
+                            f"{key} applies to every {registry.kind} of the study, but "
+                            f"{registry.kind} {name!r} has no {key} parameter"
+                        )
+                    if key in dict(dict(getattr(self, per)).get(name, ())):
+                        raise ParameterError(
+                            f"{key} is set for the whole study and in {per}.{name}; give one"
+                        )
+                    for v in values:
+                        info.param(key).validate(float(v), name)
+            self._set(**{key: _one_or_all([float(v) for v in values])})
 
     def _set_names_and_params(self, data: Any) -> None:
         set_ = self._set
@@ -279,7 +382,7 @@ class Study:
         """The losses the grid uses (``losses``, or the dataset's default)."""
         if self.losses is not None:
             return self.losses
-        return (F.default_loss(F.dataset(self.dataset, self.dataset_params)[0]),)
+        return (F.default_loss(_dataset(self.dataset, self.dataset_params)[0]),)
 
     def learning_rates(self, optimizer: str) -> tuple[float, ...]:
         """The learning rates ``optimizer`` runs with: ``lr``, else ``lrs``, else its default."""
@@ -298,18 +401,43 @@ class Study:
             return tuning.tuning_runs(self)
         out = []
         swept = {k: _values(k, getattr(self, k)) for k in SWEEPS}
-        for combo in itertools.product(*swept.values()):
-            shared = {k: getattr(self, k) for k in STACK_FIELDS}
-            out += self._grid(shared | dict(zip(swept, combo, strict=True)))
+        for data in self.datasets():
+            for combo in itertools.product(*swept.values()):
+                chosen = dict(zip(swept, combo, strict=True))
+                into = {k: chosen.pop(k) for k in _INTO_PARAMS}
+                shared = {k: getattr(self, k) for k in STACK_FIELDS} | {"dataset_params": data}
+                out += self._grid(shared | chosen, into)
         return out
 
-    def sweeps(self) -> dict[str, tuple[Any, ...]]:
-        """The fields swept as grid axes (given as lists): their values, in order."""
-        values = {k: _values(k, getattr(self, k)) for k in SWEEPS}
-        return {k: v for k, v in values.items() if len(v) > 1}
+    def data_sweeps(self) -> dict[str, tuple[Any, ...]]:
+        """The dataset's parameters given as lists (grid axes outside :data:`SWEEPS`)."""
+        return {k: v for k, v in self.dataset_params if isinstance(v, tuple)}
 
-    def _grid(self, shared: dict[str, Any]) -> list[RunConfig]:
+    def datasets(self) -> list[F.Pairs]:
+        """The ``dataset_params`` of each swept data set, in grid order (one when none is)."""
+        fixed = {k: v for k, v in self.dataset_params if not isinstance(v, tuple)}
+        swept = self.data_sweeps()
+        return [
+            F.pairs(fixed | dict(zip(swept, combo, strict=True)))
+            for combo in itertools.product(*swept.values())
+        ]
+
+    def sweeps(self) -> dict[str, tuple[Any, ...]]:
+        """The fields swept as grid axes (given as lists): their values, in order (the
+        dataset's parameters first, by their names: ``noise``, ``train_size``)."""
+        values = {k: _values(k, getattr(self, k)) for k in SWEEPS}
+        return self.data_sweeps() | {k: v for k, v in values.items() if len(v) > 1}
+
+    def _grid(self, shared: dict[str, Any], into: dict[str, Any] | None = None) -> list[RunConfig]:
         per = {k: dict(getattr(self, k)) for k in _PER_NAME}
+        into = {k: v for k, v in (into or {}).items() if v is not None}
+        for key, name in _INTO_PARAMS.items():  # weight_decay / label_smoothing for every name
+            if key in into:
+                for listed, params in per[name].items():
+                    per[name][listed] = (*params, (key, into[key]))
+                names = self.optimizers if name == "optimizer_params" else self.resolved_losses
+                for listed in names:
+                    per[name].setdefault(listed, ((key, into[key]),))
         out = []
         for act in self.activations:
             for opt in self.optimizers:
@@ -358,6 +486,10 @@ class Study:
         out = {}
         for f in fields(self):
             value = getattr(self, f.name)
+            if f.name in _INTO_PARAMS and value is None:  # as stored before these fields existed
+                continue
+            if f.name in ("steps", "eval_every", "target_metric") and value is None:  # likewise
+                continue
             if f.name in _PER_NAME:
                 value = {name: F.as_dict(p) for name, p in value}
             elif f.name in ("dataset_params", "lrs"):
@@ -421,6 +553,40 @@ def _per_name(study: Study, key: str, listed: tuple[str, ...]) -> dict[str, tupl
 
 def _nested(per: Mapping[str, F.Pairs]) -> PerName:
     return tuple(sorted((name, p) for name, p in per.items() if p))
+
+
+def _dataset(name: Any, params: Any) -> tuple[Any, F.Pairs]:
+    """:func:`F.dataset`, with a catalog dataset's parameters given as lists swept: every
+    combination is checked, and each list is kept (as a tuple of its checked values)."""
+    given = F.mapping("dataset_params", params)
+    lists = {k: v for k, v in given.items() if isinstance(v, (list, tuple))}
+    if not lists:
+        return F.dataset(name, given)
+    from actlab.data import files
+
+    key = next(iter(lists))
+    if files.is_own(name):
+        with F.at("dataset_params", key, value=lists[key]):
+            raise ParameterError(
+                f"dataset_params.{key}: the parameters of one's own data cannot be swept"
+            )
+    swept = {}
+    for k, v in lists.items():
+        with F.at("dataset_params", k, value=v):
+            swept[k] = _values(f"dataset_params.{k}", v)
+    resolved: dict[str, list[Any]] = {k: [] for k in swept}
+    for combo in itertools.product(*swept.values()):
+        info, checked = F.dataset(name, given | dict(zip(swept, combo, strict=True)))
+        for k, v in checked:
+            if k in swept and v not in resolved[k]:
+                resolved[k].append(v)
+    return info, F.pairs(dict(checked) | {k: _one_or_all(v) for k, v in resolved.items()})
+
+
+def _target(value: Any, metric: Any) -> float:
+    """A target: an accuracy in (0, 1], or any positive loss when ``metric`` is a loss."""
+    loss = isinstance(metric, str) and metric.endswith("_loss")
+    return F.number("target", value, positive=True, high=None if loss else 1)
 
 
 def _given_names(value: Any) -> list[str]:

@@ -3,7 +3,10 @@
 Tables: ``meta`` (the resolved study as canonical JSON, its SHA-256, its identity -- what
 determines the results, see :mod:`actlab.study.identity` -- and the schema version);
 ``runs`` (one row per finished run: config JSON, seed, status ``done|diverged|failed``, diverged
-step, wall time, error); ``metrics`` (per-epoch train/test loss and accuracy); ``diagnostics``
+step, wall time, error); ``metrics`` (per-epoch train/test loss and accuracy); ``step_metrics``
+(``(run, step) -> epoch, training seconds, the same metrics``: every evaluation of a run whose
+study set ``eval_every`` or a ``steps`` budget, epoch ends included; other runs have none, so
+their checksums are what they were before the table existed); ``diagnostics``
 (``(run, step, layer, metric) -> value``); ``checksums`` (per run, over its row and metrics,
 checked whenever they are read: see :mod:`actlab.study.integrity`, which also turns a damaged
 file, a read-only one and a full disk into one line); ``checkpoints`` (the saved state of units
@@ -68,6 +71,14 @@ CREATE TABLE IF NOT EXISTS metrics (
     epoch INTEGER NOT NULL,
     {", ".join(f"{m} REAL" for m in METRICS)},
     PRIMARY KEY (run, epoch)
+);
+CREATE TABLE IF NOT EXISTS step_metrics (
+    run TEXT NOT NULL REFERENCES runs(key) ON DELETE CASCADE,
+    step INTEGER NOT NULL,
+    epoch INTEGER NOT NULL,
+    seconds REAL,
+    {", ".join(f"{m} REAL" for m in METRICS)},
+    PRIMARY KEY (run, step)
 );
 CREATE TABLE IF NOT EXISTS diagnostics (
     run TEXT NOT NULL REFERENCES runs(key) ON DELETE CASCADE,
@@ -218,6 +229,7 @@ class Store:
         diagnostics: Iterable[Sequence[Any] | Mapping[str, Any]] = (),
         error: str | None = None,
         replace: bool = False,
+        curve: Sequence[Mapping[str, Any]] = (),
     ) -> None:
         """Store one finished run -- its row, metrics and diagnostics -- in one transaction.
 
@@ -235,16 +247,18 @@ class Store:
                 consumed inside the transaction, so a generator that raises stores nothing.
             replace: overwrite a stored run with the same key (a ``failed`` one is always
                 replaced).
+            curve: rows at step resolution (``step``, ``epoch``, ``seconds`` and metrics;
+                ``MemberResult.curve``), stored in ``step_metrics`` and covered by the checksum.
 
         Raises:
             ActlabError: malformed input, or the run is already stored (and not ``replace``).
                 Nothing is written then.
         """
         record = RunRows(key, config, seed, metrics, status, diverged_step, wall_s, diagnostics,
-                         error)  # fmt: skip
-        row, epochs, digest = record.rows()
+                         error, curve=curve)  # fmt: skip
+        rows = record.rows()
         with integrity.explained(self.path), _unique(key), _transaction(self._conn) as conn:
-            record.insert(conn, row, epochs, digest, replace)
+            record.insert(conn, *rows, replace)
 
     def complete_runs(
         self, records: Sequence[Mapping[str, Any]], *, unit: str | None = None
@@ -256,12 +270,12 @@ class Store:
         prepared = []
         for r in records:
             record = RunRows(**r)
-            prepared.append((record, *record.rows()))
-        keys = [record.key for record, *_ in prepared]
+            prepared.append((record, record.rows()))
+        keys = [record.key for record, _ in prepared]
         with integrity.explained(self.path), _unique(",".join(keys)):
             with _transaction(self._conn) as conn:
-                for record, row, epochs, digest in prepared:
-                    record.insert(conn, row, epochs, digest, False)
+                for record, rows in prepared:
+                    record.insert(conn, *rows, False)
                 ckpt.drop(conn, keys)
                 if unit is not None:
                     conn.execute("DELETE FROM checkpoints WHERE unit = ?", (unit,))
@@ -377,6 +391,17 @@ class Store:
             integrity.verify(self._conn, self.path, None if key is None else [key])
         return self._select("metrics", "run, epoch", key)
 
+    def step_metrics(self, key: str | None = None) -> list[dict[str, Any]]:
+        """Rows at step resolution ``{"run", "step", "epoch", "seconds", "train_loss", ...}``
+        in step order: every evaluation of the runs of a study with ``eval_every`` or a
+        ``steps`` budget (``seconds``: training time by then, evaluations left out); none for
+        other runs, or a store from before the table."""
+        with integrity.explained(self.path):
+            if not integrity._has_table(self._conn, "step_metrics"):
+                return []
+            integrity.verify(self._conn, self.path, None if key is None else [key])
+        return self._select("step_metrics", "run, step", key)
+
     def diagnostics(
         self, key: str | None = None, *, metric: str | None = None
     ) -> list[dict[str, Any]]:
@@ -455,10 +480,11 @@ def _claim(
     stored = meta.get("identity")
     if stored is None and meta.get("study") is not None:  # a store from before identities
         stored = identity if meta["study"] == text else meta["study"]
-    columns = {r[1] for r in conn.execute("PRAGMA table_info(metrics)")}
-    for name in METRICS:  # a store from before a metric existed: add its (empty) column
-        if name not in columns:
-            conn.execute(f"ALTER TABLE metrics ADD COLUMN {name} REAL")
+    for table in ("metrics", "step_metrics"):
+        columns = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+        for name in METRICS:  # a store from before a metric existed: add its (empty) column
+            if name not in columns:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} REAL")
     replaced = claim(conn, out, identity, stored, force)
     if replaced is not None:  # another study's units: their saved states do not apply
         conn.execute("DELETE FROM checkpoints")

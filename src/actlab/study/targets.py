@@ -2,13 +2,16 @@
 steps, examples seen and wall-clock seconds; per variant the median over seeds, and how many
 times as fast one variant gets there as another (AlgoPerf's time-to-result, on stored curves).
 
-A run's curve is its per-epoch metric rows (epoch 0 is before any step). The first row whose
-value reaches the target (``>=`` for an accuracy, ``<=`` for a loss) gives the time:
+A run's curve is its rows at step resolution when the store holds them (``step_metrics``: a
+study with ``eval_every`` or a ``steps`` budget), else its per-epoch metric rows (epoch 0 is
+before any step). The first row whose value reaches the target (``>=`` for an accuracy, ``<=``
+for a loss) gives the time:
 
 - **steps**: the row's ``step`` when the store recorded one (an evaluation schedule finer than
   an epoch), else ``epoch * ceil(train size / batch size)`` (full batch: 1 step per epoch);
 - **examples**: every whole epoch counts the training set once, a part-epoch its steps' batches;
-- **seconds**: the run's ``wall_s`` times the share of its stored steps (or epochs) done.
+- **seconds**: the row's training ``seconds`` when recorded (evaluation time left out), else
+  the run's ``wall_s`` times the share of its stored steps (or epochs) done.
 
 A run that never reaches the target (a diverged one may have got there first) counts as
 infinitely slow, so a variant's median is infinite when more than half of its runs miss; a
@@ -108,7 +111,8 @@ def first_reach(
         metric: a stored metric (``train_loss``, ``val_acc``, ...); accuracies reach a target
             from below (``>=``), losses from above (``<=``).
         train_size, batch_size: for steps and examples (see :func:`steps_per_epoch`).
-        wall_s: the run's wall time, spread evenly over its stored steps (or epochs).
+        wall_s: the run's wall time, spread evenly over its stored steps (or epochs), for
+            rows without their own ``seconds``.
     """
     _check(metric, target)
     up = higher_is_better(metric)
@@ -131,7 +135,9 @@ def first_reach(
         batch = train_size if batch_size is None else batch_size
         examples = whole * train_size + min(part * batch, train_size)
     seconds = None
-    if wall_s is not None:
+    if hit.get("seconds") is not None:
+        seconds = float(hit["seconds"])
+    elif wall_s is not None:
         last = step_of(rows[-1]) if step is not None else rows[-1]["epoch"]
         done = step if step is not None else hit["epoch"]
         seconds = wall_s * done / last if last else 0.0
@@ -255,6 +261,7 @@ def target_times(
     metric: str,
     target: float,
     sizes: Callable[[Mapping], int | None] = train_size,
+    steps: Sequence[Mapping] = (),
 ) -> list[TargetTimes]:
     """Each variant's :class:`TargetTimes`, aligned with ``summaries``.
 
@@ -262,6 +269,8 @@ def target_times(
         summaries: the variants (:func:`actlab.study.stats.summarize`); their runs are the
             stored ``runs`` with the same config apart from the seed.
         runs, metrics: the store's runs and per-epoch rows.
+        steps: the store's rows at step resolution (:meth:`Store.step_metrics`): a run that
+            has some is timed on them instead of its per-epoch rows.
         metric, target: the target, on any stored metric (``train_loss``, ``val_acc``, ...).
         sizes: a run config's train size (default :func:`train_size`, called once per distinct
             dataset); with a ``batch_size`` in the config it gives steps and examples.
@@ -270,6 +279,10 @@ def target_times(
     by_run: dict[str, list[Mapping]] = {}
     for row in metrics:
         by_run.setdefault(row["run"], []).append(row)
+    fine: dict[str, list[Mapping]] = {}
+    for row in steps:
+        fine.setdefault(row["run"], []).append(row)
+    by_run |= fine
     groups: dict[str, list[RunRecord]] = {}
     for run in runs:
         if run.status != "failed":

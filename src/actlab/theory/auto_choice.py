@@ -157,6 +157,8 @@ def _slope(info, p, q: float, s_w: float) -> float:
     """``V'(q) = sigma_w^2 m'(q)`` by a central difference."""
     hi = activation_moments(q * (1 + EPS), info, p)[1]
     lo = activation_moments(q * (1 - EPS), info, p)[1]
+    if abs(hi - lo) <= 4 * np.spacing(max(abs(hi), abs(lo))):
+        return 0.0  # a few units in the last place: a flat m (binary_step), not a slope
     return s_w * (hi - lo) / (2 * EPS * q)
 
 

@@ -201,7 +201,16 @@ def critical_weight_variance(
             f"{name}: no edge of chaos for sigma_w^2 in [{bounds[0]:g}, {bounds[1]:g}] "
             f"(log chi at the ends: {a:.3g}, {b:.3g})"
         )
-    return math.exp(brentq(excess, lo, hi, xtol=1e-12))
+    edge = math.exp(brentq(excess, lo, hi, xtol=1e-12, maxiter=1000))
+    # Tanh-like f (f(0) = 0, no bias): below the edge the signal dies (q* = 0) and above it
+    # chi(q*) = 1 + O((sigma_w^2 - edge)^2), so the root of log chi is flat to second order and
+    # the quadratures' last bits move it by ~1e-5. The edge is then where chi at q = 0, which is
+    # sigma_w^2 f'(0)^2 and linear in sigma_w^2, crosses 1 (softsign, tanh: exactly 1).
+    if sigma_b2 == 0 and fixed_point(activation, sigma_w2=edge * 0.99, params=params) == 0:
+        at_zero = chi(0.0, activation, sigma_w2=1.0, params=params)
+        if at_zero > 0 and abs(math.log(edge * at_zero)) < 1e-3:
+            return 1 / at_zero
+    return edge
 
 
 def depth_scale(chi_value: float) -> float:

@@ -38,6 +38,19 @@ eval mode after the epoch; ``train_loss`` / ``train_acc`` as the mean over the e
 Keras and most training loops report, free to compute. Epoch 0 evaluates both sets before any
 step. Accuracy is for classification only. A dataset with a validation split (``x_val``) also
 gets ``val_loss`` / ``val_acc``, evaluated like the test set.
+
+Evaluation schedule and step budget: with ``eval_every=N`` the trainer also evaluates after
+every N-th optimizer step inside an epoch -- test and validation sets as at an epoch's end;
+``train_loss`` / ``train_acc`` as the running mean over the epoch's batches *so far* (Keras's
+progress-bar figure: free, no extra pass over the training set) -- so a metric curve has points
+at step resolution. Such rows go to ``MemberResult.curve`` only; ``MemberResult.metrics`` keeps
+one row per epoch, the same rows as without ``eval_every`` (evaluating changes no training
+number: eval mode, no gradients, no random draws). With ``steps=N`` instead of ``epochs``,
+training stops after exactly N optimizer steps, mid-epoch if need be; the last (partial)
+epoch's row is evaluated at step N, its train figures the mean over the batches it ran.
+``MemberResult.curve`` holds every evaluation row (epoch 0, the ends of epochs and the finer
+ones) with its ``step`` and ``seconds``: training time so far, evaluation and checkpoint saving
+left out, so that time to a target does not assume a uniform speed.
 """
 
 from __future__ import annotations
@@ -82,11 +95,14 @@ class Member:
 
 @dataclass
 class MemberResult:
-    """What one member did: per-epoch metrics (epoch 0 = before training) and its fate."""
+    """What one member did: per-epoch metrics (epoch 0 = before training), its fate, and every
+    evaluation row with its ``step`` and training ``seconds`` (``curve``: the epoch rows and,
+    with ``eval_every``, the finer ones)."""
 
     metrics: list[dict[str, float | None]]
     status: str = "done"  # "done" | "diverged"
     diverged_step: int | None = None
+    curve: list[dict[str, float | None]] = field(default_factory=list)
 
 
 @dataclass
@@ -155,7 +171,7 @@ def train(
     data: Dataset,
     members: Sequence[Member],
     *,
-    epochs: int,
+    epochs: int | None = None,
     batch_size: int | None = None,
     dtype: torch.dtype = torch.float32,
     device: str | torch.device | None = None,
@@ -165,13 +181,15 @@ def train(
     resume: Mapping[str, Any] | None = None,
     snapshots: int = 0,
     shuffle: bool = True,
+    steps: int | None = None,
+    eval_every: int | None = None,
 ) -> TrainResult:
     """Train ``members`` together on ``data`` (see the module docstring).
 
     Args:
         data: the dataset (moved to ``device`` and cast to ``dtype``).
         members: the K variants; they must share everything :func:`actlab.models.stack` needs.
-        epochs: passes over the training set.
+        epochs: passes over the training set (or give ``steps``).
         batch_size: examples per step; ``None`` for full batch.
         dtype, device: where and in what precision to train (default: the data's device).
         on_step: called after every step with the number of members in the stack (progress).
@@ -185,6 +203,10 @@ def train(
         snapshots: keep each member's parameters at ``snapshots + 1`` evenly spaced steps, the
             initial and final ones included (``TrainResult.snapshots``; a diverged member's
             stop at its last good step); 0 for none.
+        steps: a step budget instead of ``epochs``: exactly this many optimizer steps, the
+            last epoch cut short if need be, evaluated at the last step.
+        eval_every: also evaluate every this many optimizer steps inside an epoch (rows in
+            ``MemberResult.curve``; see the module docstring); ``None``: at epoch ends only.
 
     Returns:
         a :class:`TrainResult`: one :class:`MemberResult` per member, in order, and the stack.
@@ -194,8 +216,6 @@ def train(
     """
     if not members:
         raise ActlabError("train: no members to train")
-    if epochs < 1:
-        raise ActlabError(f"train: epochs={epochs} must be at least 1")
     device = torch.device(device) if device is not None else data.device
     data = data.to(device)
     x_train, x_test = data.x_train.to(dtype), data.x_test.to(dtype)
@@ -208,7 +228,11 @@ def train(
         raise ActlabError(f"train: batch_size={batch_size} must be at least 1 (or None: full)")
     B = n if batch_size is None else min(batch_size, n)
     K = len(members)
-    snap_at = _snapshot_steps(snapshots, epochs * -(-n // B))
+    per_epoch = -(-n // B)
+    epochs, budget = _schedule(epochs, steps, per_epoch)
+    if eval_every is not None and (isinstance(eval_every, bool) or eval_every < 1):
+        raise ActlabError(f"train: eval_every={eval_every!r} must be at least 1 (or None)")
+    snap_at = _snapshot_steps(snapshots, budget)
     start = time.perf_counter()
     order = sorted(range(K), key=lambda k: _group_key(members[k]))
     given, members = members, [members[k] for k in order]
@@ -234,20 +258,41 @@ def train(
                 train0,
                 _evaluate(model, losses, x_test, y_test),
                 val and _evaluate(model, losses, *val),
+                step=0,
+                seconds=0.0,
             )
         if recorder is not None:
             recorder.start(model, opt, order)
-        step, first, skip, seen, hits, spent = 0, 1, 0, None, None, 0.0
+        step, first, skip, seen, hits, spent, trained = 0, 1, 0, None, None, 0.0, 0.0
         snaps: list[list[tuple[int, list[Tensor]]]] = [[] for _ in members]
         if resume is not None:
-            step, first, skip, seen, hits, spent = _restore(
+            step, first, skip, seen, hits, spent, trained = _restore(
                 resume, model, opt, orders, alive, results, recorder, device
             )
             snaps = [[(t, list(w)) for t, w in member] for member in resume["snapshots"]]
         elif 0 in snap_at:
             _snapshot(model, alive, snaps, 0)
 
+        clock = _Clock(trained)
+
+        def evaluate(epoch: int, count: int, end_of_epoch: bool) -> None:
+            """Record the live members' metrics now: the running train figures over the
+            ``count`` examples of the epoch so far, the test and validation sets in full."""
+            seconds = clock()
+            with clock.pause():
+                running = (seen / count, hits / count if losses.classification else None)
+                test = _evaluate(model, losses, x_test, y_test)
+                held = val and _evaluate(model, losses, *val)
+                _record(results, alive, epoch, running, test, held, step=step, seconds=seconds,
+                        epoch_end=end_of_epoch)  # fmt: skip
+
         def save(epoch: int, batch: int, epoch_orders: list[Tensor] | None) -> None:
+            with clock.pause():
+                _save(epoch, batch, epoch_orders)
+            if checkpoints.stopping():
+                raise KeyboardInterrupt
+
+        def _save(epoch: int, batch: int, epoch_orders: list[Tensor] | None) -> None:
             state = {
                 "version": STATE_VERSION,
                 "K": K,
@@ -267,10 +312,9 @@ def train(
                 "recorder": None if recorder is None else recorder.state_dict(),
                 "snapshots": snaps,
                 "wall_s": spent + time.perf_counter() - start,
+                "train_s": clock(),
             }
             checkpoints.save(state, epoch, batch)
-            if checkpoints.stopping():
-                raise KeyboardInterrupt
 
         for epoch in range(first, epochs + 1):
             model.train()
@@ -284,6 +328,7 @@ def train(
             else:
                 perms = torch.stack([torch.randperm(n, generator=g) for g in orders]).to(device)
                 batches = list(perms.split(B, dim=1))
+            batches = batches[: budget - (epoch - 1) * per_epoch]  # a step budget ends mid-epoch
             if skip == 0:
                 seen = torch.zeros(K, dtype=torch.float64, device=device)
                 hits = torch.zeros(K, dtype=torch.float64, device=device)
@@ -315,6 +360,8 @@ def train(
                     _snapshot(model, alive, snaps, step)
                 if on_step is not None:
                     on_step(K)
+                if eval_every is not None and step % eval_every == 0 and i < len(batches) - 1:
+                    evaluate(epoch, min((i + 1) * B, n), False)
                 if (
                     checkpoints is not None
                     and i < len(batches) - 1
@@ -322,9 +369,7 @@ def train(
                 ):
                     save(epoch, i + 1, epoch_orders)
             skip = 0
-            running = (seen / n, hits / n if losses.classification else None)
-            test = _evaluate(model, losses, x_test, y_test)
-            _record(results, alive, epoch, running, test, val and _evaluate(model, losses, *val))
+            evaluate(epoch, min(len(batches) * B, n), True)
             if checkpoints is not None and epoch < epochs and checkpoints.due(epoch, 0, True):
                 save(epoch + 1, 0, None)
     positions = [0] * K
@@ -334,6 +379,38 @@ def train(
     wall = spent + time.perf_counter() - start
     kept = [_named(model, positions[k], snaps[positions[k]]) for k in range(K)] if snap_at else []
     return TrainResult(mine, model, wall, step, positions, kept)
+
+
+def _schedule(epochs: int | None, steps: int | None, per_epoch: int) -> tuple[int, int]:
+    """``(epochs, optimizer steps)`` of a run given ``epochs`` or a step budget ``steps``."""
+    if (epochs is None) == (steps is None):
+        raise ActlabError("train: give epochs or steps (a step budget), exactly one of them")
+    for name, value in (("epochs", epochs), ("steps", steps)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                  or value < 1):  # fmt: skip
+            raise ActlabError(f"train: {name}={value!r} must be an integer >= 1")
+    if steps is not None:
+        return -(-steps // per_epoch), steps
+    return epochs, epochs * per_epoch
+
+
+class _Clock:
+    """Training seconds: time since the clock started (plus ``before``, from a resumed state),
+    less the pauses -- evaluations and checkpoint saves."""
+
+    def __init__(self, before: float = 0.0) -> None:
+        self.before, self.start, self.paused = before, time.perf_counter(), 0.0
+
+    def __call__(self) -> float:
+        return self.before + time.perf_counter() - self.start - self.paused
+
+    @contextlib.contextmanager
+    def pause(self):
+        began = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.paused += time.perf_counter() - began
 
 
 def _snapshot_steps(snapshots: int, total: int) -> frozenset[int]:
@@ -366,7 +443,8 @@ def _unit_seed(members: Sequence[Member]) -> int:
 
 def _restore(state, model, opt, orders, alive, results, recorder, device):
     """Load a saved training state into the fresh stack, optimizer, generators and results;
-    return ``(step, epoch to start, batches of it done, seen, hits, wall seconds spent)``."""
+    return ``(step, epoch to start, batches of it done, seen, hits, wall seconds spent,
+    training seconds spent)``."""
     if not isinstance(state, Mapping) or state.get("version") != STATE_VERSION:
         raise ActlabError("train: the state to resume is not one this actlab saves")
     if state["K"] != len(results):
@@ -386,13 +464,15 @@ def _restore(state, model, opt, orders, alive, results, recorder, device):
     alive.copy_(state["alive"])
     for r, saved in zip(results, state["results"], strict=True):
         r.metrics, r.status = saved["metrics"], saved["status"]
-        r.diverged_step = saved["diverged_step"]
+        r.diverged_step, r.curve = saved["diverged_step"], saved.get("curve", [])
     if recorder is not None:
         recorder.load_state_dict(state["recorder"])
     seen, hits = state["seen"], state["hits"]
     if seen is not None:
         seen, hits = seen.to(device), hits.to(device)
-    return state["step"], state["epoch"], state["batch"], seen, hits, float(state["wall_s"])
+    wall = float(state["wall_s"])
+    trained = float(state.get("train_s", wall))  # a state saved before training seconds
+    return state["step"], state["epoch"], state["batch"], seen, hits, wall, trained
 
 
 def _group_key(m: Member) -> tuple[str, str, str]:
@@ -511,11 +591,17 @@ def _evaluate(model, losses, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor | Non
     return total / len(x), None if correct is None else correct.to(torch.float64) / len(x)
 
 
-def _record(results, alive, epoch, train, test, val=None) -> None:
+def _record(
+    results, alive, epoch, train, test, val=None, *, step=None, seconds=None, epoch_end=True
+) -> None:
+    """Append each live member's row: to ``metrics`` at an epoch's end, and to ``curve`` with
+    its ``step`` and training ``seconds`` whenever a step is given."""
     row = {"train_loss": train[0], "train_acc": train[1], "test_loss": test[0], "test_acc": test[1]}
     if val is not None:
         row |= {"val_loss": val[0], "val_acc": val[1]}
     for k in alive.nonzero().flatten().tolist():
-        results[k].metrics.append(
-            {"epoch": epoch, **{m: None if v is None else float(v[k]) for m, v in row.items()}}
-        )
+        values = {"epoch": epoch, **{m: None if v is None else float(v[k]) for m, v in row.items()}}
+        if epoch_end:
+            results[k].metrics.append(values)
+        if step is not None:
+            results[k].curve.append({"step": step, "seconds": seconds, **values})

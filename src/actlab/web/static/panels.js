@@ -84,6 +84,7 @@ function setupRace(menus) {
     }
     setPlaying(false);
     state.history = [];
+    state.raceCurves = null; // a new race: new curves
     send({ type: "race", variants });
   };
   $("race_end").onclick = () => send({ type: "race", variants: [] });
@@ -102,18 +103,30 @@ function showRace(msg) {
   $("race_start").textContent = msg ? "Restart race" : "Start race";
   saveView(); // the link reproduces the race
   const box = $("racers");
-  if (!msg) { box.innerHTML = ""; return; }
+  $("race_losses").hidden = !msg;
+  if (!msg) { box.innerHTML = ""; state.raceCurves = null; return; }
+  if (!state.raceCurves || state.raceCurves.length !== msg.racers.length) {
+    state.raceCurves = msg.racers.map(() => []);
+  }
   if (box.children.length !== msg.racers.length) {
     box.innerHTML = "";
     msg.racers.forEach((r, i) => {
       const div = document.createElement("div");
       div.className = "racer";
+      div.style.setProperty("--racer", RACER_COLOURS[i]);
       const label = Object.entries(r.changes).map(([k, v]) => `${k.replace(/_/g, " ")} ${v}`).join(", ");
       div.innerHTML = `<canvas width="100" height="100"></canvas><div class="rlabel">` +
         `#${i + 1} ${i ? label : "(this network)"}</div><div class="rloss"></div>`;
       box.appendChild(div);
     });
   }
+  msg.racers.forEach((r, i) => {
+    // One point per epoch; a reset (a smaller epoch) drops what came after it.
+    const curve = state.raceCurves[i];
+    while (curve.length && curve[curve.length - 1][0] >= r.epoch) curve.pop();
+    curve.push([r.epoch, r.train_loss]);
+  });
+  drawRaceChart();
   const fmt = (v) => (v === null ? "NaN" : v.toFixed(3));
   msg.racers.forEach((r, i) => {
     const div = box.children[i];
@@ -121,6 +134,32 @@ function showRace(msg) {
     div.querySelector(".rloss").textContent =
       `epoch ${r.epoch}: train ${fmt(r.train_loss)}, test ${fmt(r.test_loss)}${r.diverged ? " (diverged)" : ""}`;
   });
+}
+
+const RACER_COLOURS = ["#222222", "#d62728", "#1f77b4", "#2ca02c"];
+
+function drawRaceChart() {
+  // Every racer's training loss against the epoch, on one scale (0 to the largest finite
+  // loss); a diverged racer's line stops where its loss stopped being finite.
+  const canvas = $("race_chart"), ctx = canvas.getContext("2d"), W = canvas.width, H = canvas.height;
+  ctx.clearRect(0, 0, W, H);
+  const points = state.raceCurves.flat().filter(([, v]) => v !== null && isFinite(v));
+  if (!points.length) return;
+  const last = Math.max(...points.map(([e]) => e), 1), top = Math.max(...points.map(([, v]) => v)) || 1;
+  state.raceCurves.forEach((curve, i) => {
+    ctx.beginPath();
+    let drawing = false;
+    for (const [e, v] of curve) {
+      if (v === null || !isFinite(v)) { drawing = false; continue; }
+      const x = (e / last) * (W - 2) + 1, y = H - (v / top) * (H - 4) - 2;
+      drawing ? ctx.lineTo(x, y) : ctx.moveTo(x, y);
+      drawing = true;
+    }
+    ctx.strokeStyle = RACER_COLOURS[i];
+    ctx.lineWidth = 2;
+    ctx.stroke();
+  });
+  ctx.lineWidth = 1;
 }
 
 // ---- anatomy ------------------------------------------------------------------------------
