@@ -4,8 +4,9 @@ Each lesson's study (``actlab compare --preset lesson-NAME``) runs into ``OUT/le
 (rerunning resumes: finished runs are kept), its verdict is computed from the store
 (:func:`actlab.study.lessons.judge`), its figure drawn into ``docs/img/lesson_NAME.png`` and the
 page written from the verdicts -- nothing in it is typed by hand. The studies are sized so the
-nine together take about 20 minutes on two loaded CPU cores (MNIST-1D with 1000-2000 signals,
-MLPs of width 32-48, 5-6 seeds, learning-rate grids of 3-6 rates tuned on the first seed).
+nine together take 5-20 minutes on the project's two CPU cores (310 s on 2026-12-02, beside a
+test run): MNIST-1D with 1000-2000 signals, MLPs of width 32-48, 5-6 seeds, learning-rate grids
+of 3-6 rates tuned on the first seed.
 
     python bench/lessons.py                     # all nine, then docs/lessons.md
     python bench/lessons.py --only relu-speed   # one lesson (the page keeps the others')
