@@ -5,21 +5,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 import actlab
 
 HEAVY = ("torch", "numpy", "scipy", "matplotlib")
-_FLAGS = Path(actlab.__file__).parent / "cli" / "_study_flags.py"
-# The study flags (shared by compare and diagnose) still import actlab.study at module level;
-# once they import it inside their functions this marker lifts itself.
-PENDING = pytest.mark.xfail(
-    "from actlab.study.spec import Study, load_study" in _FLAGS.read_text(),
-    reason="src/actlab/cli/_study_flags.py imports actlab.study (torch) at module level",
-    strict=True,
-)
 
 
 def _heavy_after(code: str) -> tuple[list[str], str]:
@@ -39,7 +30,6 @@ def test_import_actlab_is_light_and_subpackages_load_on_use():
     assert "torch" in heavy and "matplotlib" not in heavy and "scipy" not in heavy
 
 
-@PENDING
 @pytest.mark.parametrize("flag", ["--version", "--help"])
 def test_version_and_help_import_no_heavy_module(flag):
     code = (
