@@ -247,7 +247,7 @@ def plot_tuning(summaries: Sequence[VariantSummary], store: Store, out_dir: Path
     curves = tuning.curves(study, records, metrics)
     if not curves:
         return None
-    chosen = tuning.choose(study, records, metrics)
+    chosen = tuning.best_rates(curves)
     accuracy = any(m.get("val_acc") is not None for m in metrics)
     configs = {tuning.variant_of(r): r.to_dict() for r in tuning.tuning_runs(study)}
     axes = [a for a in varying_axes(list(configs.values())) if a != "optimizer.lr"]

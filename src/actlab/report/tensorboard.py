@@ -42,11 +42,7 @@ TAGS = {
 }
 """Store metric -> TensorBoard scalar tag."""
 
-_QUANTILE_OF = {
-    name: (kind, level)
-    for kind, names in R.DISTRIBUTIONS.items()
-    for name, level in zip(names, R.QUANTILE_LEVELS)
-}
+_QUANTILES = frozenset(name for names in R.DISTRIBUTIONS.values() for name in names)
 
 
 def histogram(edges: Sequence[float], levels: Sequence[float] = R.QUANTILE_LEVELS) -> dict:
@@ -166,7 +162,7 @@ class TensorBoardRuns:
                 for d in store.diagnostics(key):
                     if d["value"] is None:
                         continue
-                    if d["metric"] in _QUANTILE_OF:
+                    if d["metric"] in _QUANTILES:
                         quantiles[d["step"], d["layer"], d["metric"]] = d["value"]
                     else:
                         writer.add_scalar(f"diagnostics/{d['layer']}/{d['metric']}",

@@ -128,6 +128,18 @@ def _has_table(conn: sqlite3.Connection, name: str = "checksums") -> bool:
     return conn.execute(query, (name,)).fetchone() is not None
 
 
+def _rows_by_run(
+    conn: sqlite3.Connection, table: str, runs: Sequence[Sequence[Any]]
+) -> dict[str, list[tuple[Any, ...]]]:
+    """``table`` 's rows (without the run column) by run: of the one run when ``runs`` holds
+    one, else of every run."""
+    query = f"SELECT * FROM {table}" + (" WHERE run = ?" if len(runs) == 1 else "")
+    out: dict[str, list[tuple[Any, ...]]] = {}
+    for run, *values in conn.execute(query, (runs[0][0],) if len(runs) == 1 else ()):
+        out.setdefault(run, []).append(tuple(values))
+    return out
+
+
 def verify(
     conn: sqlite3.Connection, path: Path, keys: Iterable[str] | None = None
 ) -> tuple[str, ...]:
@@ -140,15 +152,8 @@ def verify(
     if keys is not None:
         wanted = set(keys)
         runs = [r for r in runs if r[0] in wanted]
-    query = "SELECT * FROM metrics" + (" WHERE run = ?" if len(runs) == 1 else "")
-    args = (runs[0][0],) if len(runs) == 1 else ()
-    metrics: dict[str, list[tuple[Any, ...]]] = {}
-    for run, *values in conn.execute(query, args):
-        metrics.setdefault(run, []).append(tuple(values))
-    steps: dict[str, list[tuple[Any, ...]]] = {}
-    if _has_table(conn, "step_metrics"):
-        for run, *values in conn.execute(query.replace("metrics", "step_metrics", 1), args):
-            steps.setdefault(run, []).append(tuple(values))
+    metrics = _rows_by_run(conn, "metrics", runs)
+    steps = _rows_by_run(conn, "step_metrics", runs) if _has_table(conn, "step_metrics") else {}
     unverified = []
     for key, *row in runs:
         if key not in stored:

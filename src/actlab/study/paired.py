@@ -38,7 +38,17 @@ from scipy import stats as _scipy_stats
 from actlab.errors import ActlabError
 from actlab.study.stats import VariantSummary, higher_is_better
 
-__all__ = ["ALPHA", "Comparison", "Ranking", "compare", "holm", "power", "rank", "seeds_needed"]
+__all__ = [
+    "ALPHA",
+    "Comparison",
+    "Ranking",
+    "compare",
+    "holm",
+    "power",
+    "rank",
+    "seeds_needed",
+    "t_test_p",
+]
 
 ALPHA = 0.05
 MAX_SEEDS = 100_000  # seeds_needed gives up (returns inf) beyond this
@@ -109,7 +119,13 @@ def _pairs(a: VariantSummary, b: VariantSummary) -> tuple[tuple, np.ndarray, np.
     )
 
 
-def _p_values(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+def t_test_p(x: np.ndarray, y: np.ndarray) -> float:
+    """The paired t-test's two-sided p-value of ``x`` against ``y``: NaN under two pairs, 1 when
+    they are equal, 0 when they differ by one constant (an infinite t)."""
+    return _p_values(x, y, wilcoxon=False)[0]
+
+
+def _p_values(x: np.ndarray, y: np.ndarray, *, wilcoxon: bool = True) -> tuple[float, float]:
     if x.size < 2:
         return math.nan, math.nan
     if np.all(x == y):  # no difference at all: scipy's statistics are 0/0
@@ -118,7 +134,7 @@ def _p_values(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
         warnings.simplefilter("ignore", RuntimeWarning)
         warnings.simplefilter("ignore", UserWarning)
         t_p = float(_scipy_stats.ttest_rel(x, y).pvalue)
-        w_p = float(_scipy_stats.wilcoxon(x, y).pvalue)
+        w_p = float(_scipy_stats.wilcoxon(x, y).pvalue) if wilcoxon else math.nan
     return t_p, w_p
 
 

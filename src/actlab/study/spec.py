@@ -273,10 +273,7 @@ class Study:
     def _set_into_params(self) -> None:
         """``weight_decay`` and ``label_smoothing``: set for every optimizer / loss of the grid,
         so each must have the parameter, not set it per name too, and take every value."""
-        for key, (per, names, registry) in {
-            "weight_decay": ("optimizer_params", self.optimizers, OPTIMIZERS),
-            "label_smoothing": ("loss_params", self.resolved_losses, LOSSES),
-        }.items():
+        for key, (per, names, registry) in self._into_params().items():
             value = getattr(self, key)
             if value is None:
                 continue
@@ -301,6 +298,14 @@ class Study:
                     for v in values:
                         info.param(key).validate(float(v), name)
             self._set(**{key: _one_or_all([float(v) for v in values])})
+
+    def _into_params(self) -> dict[str, tuple[str, tuple[str, ...], Any]]:
+        """``weight_decay`` / ``label_smoothing`` -> the per-name parameters they go into, the
+        names of the grid they apply to, and those names' registry."""
+        return {
+            "weight_decay": (_INTO_PARAMS["weight_decay"], self.optimizers, OPTIMIZERS),
+            "label_smoothing": (_INTO_PARAMS["label_smoothing"], self.resolved_losses, LOSSES),
+        }
 
     def _set_names_and_params(self, data: Any) -> None:
         set_ = self._set
@@ -431,11 +436,10 @@ class Study:
     def _grid(self, shared: dict[str, Any], into: dict[str, Any] | None = None) -> list[RunConfig]:
         per = {k: dict(getattr(self, k)) for k in _PER_NAME}
         into = {k: v for k, v in (into or {}).items() if v is not None}
-        for key, name in _INTO_PARAMS.items():  # weight_decay / label_smoothing for every name
+        for key, (name, names, _) in self._into_params().items():  # for every name of the grid
             if key in into:
                 for listed, params in per[name].items():
                     per[name][listed] = (*params, (key, into[key]))
-                names = self.optimizers if name == "optimizer_params" else self.resolved_losses
                 for listed in names:
                     per[name].setdefault(listed, ((key, into[key]),))
         out = []

@@ -20,14 +20,23 @@ optimizer x init x loss):
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from actlab.errors import ParameterError
 from actlab.study.run_config import RunConfig
 from actlab.study.store import canonical_json
 
-__all__ = ["DEFAULT_GRID", "choose", "curves", "final_runs", "grid", "tuning_runs", "variant_of"]
+__all__ = [
+    "DEFAULT_GRID",
+    "best_rates",
+    "choose",
+    "curves",
+    "final_runs",
+    "grid",
+    "tuning_runs",
+    "variant_of",
+]
 
 DEFAULT_GRID = tuple(float(f"{10 ** (-4 + i / 3):.3g}") for i in range(13))
 """13 rates evenly spaced in log scale from 1e-4 to 1 (three per decade), rounded to 3 digits."""
@@ -79,9 +88,14 @@ def choose(
     """Step 2: the chosen rate of each variant (keyed by :func:`variant_of`), from the stored
     run ``records`` (``Store.runs()``) and per-epoch ``metrics`` (``Store.metrics()``): the
     best mean score of :func:`curves` (ties: the smaller rate)."""
+    return best_rates(curves(study, records, metrics))
+
+
+def best_rates(scores: Mapping[str, Sequence[tuple[float, float]]]) -> dict[str, float]:
+    """Each variant's rate of best mean score, from :func:`curves` (ties: the smaller rate)."""
     return {
         variant: max(points, key=lambda p: p[1])[0]  # points ascend in rate: first max wins
-        for variant, points in curves(study, records, metrics).items()
+        for variant, points in scores.items()
     }
 
 
@@ -149,11 +163,11 @@ def chosen_lines(store: Any) -> list[str]:
 
     study = Study.from_dict(store.study)
     records, metrics = store.runs(), store.metrics()
-    chosen = choose(study, records, metrics)
+    scores = curves(study, records, metrics)
+    chosen = best_rates(scores)
     runs = final_runs(study, chosen)
     configs = [r.to_dict() for r in runs]
     axes = [a for a in varying_axes(configs) if a != "optimizer.lr"]
-    scores = curves(study, records, metrics)
     accuracy = any(m.get("val_acc") is not None for m in metrics)
     out = []
     for run in runs[:: len(study.seeds)]:

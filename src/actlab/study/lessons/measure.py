@@ -20,7 +20,7 @@ from actlab.errors import ActlabError
 from actlab.study import tuning
 from actlab.study.labels import without_seed
 from actlab.study.lessons._core import Finding
-from actlab.study.paired import holm
+from actlab.study.paired import holm, t_test_p
 from actlab.study.stats import VariantSummary, mean_ci, summarize
 from actlab.study.store import RunRecord, Store, canonical_json
 from actlab.study.targets import speedup, target_times
@@ -127,19 +127,11 @@ class Measures:
     ) -> Finding:  # fmt: skip
         """``a - b`` over the seeds both have (times ``scale``): mean, 95% t-interval and the
         paired t-test's p-value (Holm-adjusted later by :func:`adjust`)."""
-        from scipy import stats
-
         seeds = tuple(sorted(k for k in a_values if k in b_values))
         x = np.array([a_values[k] * scale for k in seeds], dtype=np.float64)
         y = np.array([b_values[k] * scale for k in seeds], dtype=np.float64)
-        d = x - y
-        mean, half = mean_ci(d.tolist())
-        if len(seeds) < 2:
-            p = math.nan
-        elif np.all(d == d[0]):  # no spread: the t statistic is undefined
-            p = 1.0 if d[0] == 0 else 0.0
-        else:
-            p = float(stats.ttest_rel(x, y).pvalue)
+        mean, half = mean_ci((x - y).tolist())
+        p = t_test_p(x, y)
         return Finding(
             "paired", what, a, b, seeds, tuple(x.tolist()), tuple(y.tolist()),
             mean, mean - half, mean + half, expect=expect, p=p, unit=unit,
