@@ -78,17 +78,20 @@ def test_a_member_is_itself_in_any_stack(data, dtype):
     assert all(m.metrics[-1]["train_loss"] < m.metrics[0]["train_loss"] for m in together.members)
 
 
-def test_a_member_is_itself_at_shapes_that_do_not_align():
-    # one intra-op thread: with two, this shape still differs (docs/studies.md, "Shapes")
+@pytest.mark.parametrize("batch", [99, 100])
+def test_a_member_is_itself_at_shapes_that_do_not_align(batch):
+    # batch 99: blocks of 9,900 elements, padded; batch 100: 10,000, a whole number of vector
+    # loops (AVX2), so not padded. One intra-op thread: with two, batch 99 still differs
+    # (docs/studies.md, "Shapes")
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        _member_is_itself_at_shapes_that_do_not_align()
+        _member_is_itself_at_shapes_that_do_not_align(batch)
     finally:
         torch.set_num_threads(threads)
 
 
-def _member_is_itself_at_shapes_that_do_not_align():
+def _member_is_itself_at_shapes_that_do_not_align(batch: int):
     data = load("spiral", n=1000, seed=1)
     spec = ModelSpec.for_data(data, depth=2, width=100)
     members = [
@@ -96,9 +99,9 @@ def _member_is_itself_at_shapes_that_do_not_align():
         for a in ("silu", "sigmoid", "elu", "softplus")
         for s, (o, lr) in enumerate([("adam", 0.01), ("sgd", 0.1)])
     ]
-    together = train(data, members, epochs=2, batch_size=99)
+    together = train(data, members, epochs=2, batch_size=batch)
     for k, member in enumerate(members):
-        assert _same(together, k, train(data, [member], epochs=2, batch_size=99), 0), k
+        assert _same(together, k, train(data, [member], epochs=2, batch_size=batch), 0), k
 
 
 def _study(**kw) -> Study:
@@ -213,3 +216,52 @@ def test_stacked_optimizer_steps_each_member_as_its_own_optimizer(info, conventi
             alone[k].step()
     for k in range(K):
         assert torch.equal(w.detach()[k], plain[k].detach()), (k, hparams[k])
+
+
+def _lane_mismatches(dtype, impl: str, extra: int) -> list[str]:
+    """Elementwise activations whose forward or backward on a member's block differs, bit for
+    bit, between the block inside a stack of 7 and the block alone (blocks of 5 loop widths
+    plus ``extra`` elements)."""
+    from actlab.activations import ACTIVATIONS
+    from actlab.models.stacked import _align
+    from actlab.nn import Activation
+
+    block = 5 * _align(torch.empty((), dtype=dtype)) + extra
+    gen = torch.Generator().manual_seed(0)
+    bad = []
+    for info in ACTIVATIONS:
+        if info.kind != "elementwise":
+            continue
+        act = Activation(info.name, impl=impl).to(dtype).eval()  # eval: RReLU's fixed slope
+        x = (3 * torch.randn(7, block, generator=gen, dtype=torch.float64)).to(dtype)
+        x.requires_grad_()
+        g = torch.randn(7, block, generator=gen, dtype=torch.float64).to(dtype)
+        y = act(x)
+        (gx,) = torch.autograd.grad(y, x, g)
+        for k in range(7):
+            xk = x[k].detach().clone().requires_grad_()
+            yk = act(xk)
+            (gk,) = torch.autograd.grad(yk, xk, g[k])
+            if not (torch.equal(yk, y[k]) and torch.equal(gk, gx[k])):
+                bad.append(info.name)
+                break
+    return bad
+
+
+@pytest.mark.parametrize("impl", ["fast", "reference"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16], ids=str)
+def test_a_block_of_whole_loop_widths_rounds_the_same_anywhere(dtype, impl):
+    # why a stacked activation pads the batch only to the CPU's vector-loop width: a member's
+    # block of a multiple of it gives every entry's forward and backward the same bits at any
+    # place in the stack as alone
+    assert _lane_mismatches(dtype, impl, 0) == []
+
+
+@pytest.mark.skipif(
+    getattr(torch.backends, "cpu", None) is None
+    or torch.backends.cpu.get_cpu_capability() not in ("AVX2", "AVX512"),
+    reason="the scalar tail's rounding differs from the SIMD body's on x86 (libm vs Sleef)",
+)
+def test_a_block_that_is_not_whole_loop_widths_can_round_differently():
+    # the control: 3 elements more, and the exp-based entries' last bits depend on the place
+    assert {"elu", "softplus"} <= set(_lane_mismatches(torch.float32, "fast", 3))

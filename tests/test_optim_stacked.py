@@ -282,3 +282,28 @@ def test_trainer_finiteness_check_marks_exactly_the_members_with_non_finite_grad
     for p, _ in params:
         p.grad = torch.zeros_like(p)
     assert _finite_gradients(opt, K).all()
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float64], ids=str)
+@pytest.mark.parametrize("eps_inside", [False, True])
+def test_adam_in_place_rounds_as_the_written_formula(dtype, eps_inside):
+    # Adam runs its formula's operations in place on its own temporaries (fewer allocations and
+    # passes): every step must round exactly as the out-of-place expressions written here --
+    # operand order included, which decides bfloat16's rounding of a scalar
+    transform, h = functional("adam", lr=3e-3, betas=(0.8, 0.95), eps=1e-6, eps_inside=eps_inside)
+    gen = torch.Generator().manual_seed(5)
+    p = torch.randn(7, 37, generator=gen, dtype=torch.float64).to(dtype)
+    m, v, t = torch.zeros_like(p), torch.zeros_like(p), torch.zeros((), dtype=torch.float64)
+    state = transform.init(p, **h)
+    for _ in range(STEPS):
+        g = torch.randn(7, 37, generator=gen, dtype=torch.float64).to(dtype)
+        u, state = transform.update(g, state, p, **h)
+        t = t + 1
+        m = m + (1 - 0.8) * (g - m)
+        v = 0.95 * v + (1 - 0.95) * g * g
+        bc1, bc2 = 1 - 0.8**t, 1 - 0.95**t
+        denom = torch.sqrt(v / bc2 + 1e-6) if eps_inside else torch.sqrt(v / bc2) + 1e-6
+        expected = -(3e-3 / bc1) * m / denom
+        assert torch.equal(u, expected) and u.dtype == dtype
+        assert torch.equal(state["exp_avg"], m) and torch.equal(state["exp_avg_sq"], v)
+        p = p + u

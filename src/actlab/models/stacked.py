@@ -56,6 +56,29 @@ class _GroupActivation(Activation):
 
 
 ALIGN = 64  # elements: a multiple of every CPU vector loop's width (AVX-512 bfloat16 x 2)
+# Bytes that one iteration of PyTorch's vectorized CPU loop covers (two vectors), by the CPU
+# capability its kernels were dispatched for; an unknown capability pads to ALIGN elements.
+_LOOP_BYTES = {"DEFAULT": 64, "AVX2": 64, "AVX512": 128}
+
+
+def _align(x: Tensor) -> int:
+    """Elements per vector-loop iteration for ``x``: a member's block of a multiple of this
+    many elements starts every element in the same lane wherever the member sits."""
+    if x.device.type != "cpu":
+        return ALIGN
+    loop = _LOOP_BYTES.get(_capability())
+    return ALIGN if loop is None else max(1, loop // x.element_size())
+
+
+def _capability() -> str:
+    global _CAPABILITY
+    if _CAPABILITY is None:
+        get = getattr(getattr(torch.backends, "cpu", None), "get_cpu_capability", None)
+        _CAPABILITY = get() if get is not None else ""
+    return _CAPABILITY
+
+
+_CAPABILITY: str | None = None
 
 
 class PerMember(nn.Module):
@@ -76,10 +99,11 @@ class PerMember(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         # Elementwise kernels run a vectorized body and a scalar tail that may round the last
         # bit differently (sigmoid, SiLU, ELU, softplus): pad the batch so that every member's
-        # block is a multiple of ALIGN elements, and each element lands in the same lane wherever
-        # its member sits in the stack -- a member then equals itself in any stack, bit for bit.
+        # block is a multiple of the loop's width (``_align``), and each element lands in the
+        # same lane wherever its member sits -- a member then equals itself in any stack.
         n, batch = x.shape[0], x.shape[1]
-        pad = (-batch) % (ALIGN // math.gcd(x[0, 0].numel() or 1, ALIGN))
+        align = _align(x)
+        pad = (-batch) % (align // math.gcd(x[0, 0].numel() or 1, align))
         if not pad:
             return self._forward(x)
         y = self._forward(torch.cat([x, x.new_zeros(n, pad, *x.shape[2:])], 1))

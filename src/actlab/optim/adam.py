@@ -25,14 +25,17 @@ from actlab.optim._core import (
     register,
     weight_decay,
 )
-from actlab.optim.transforms import Scalar, State, Transform, root, with_weight_decay
+from actlab.optim.transforms import Scalar, State, Transform, numbers, root, with_weight_decay
 
 
 def moments(g: Tensor, state: State, b1: Scalar, b2: Scalar) -> tuple[Tensor, Tensor]:
-    """``m <- b1 m + (1 - b1) g``, ``v <- b2 v + (1 - b2) g^2``."""
-    m = state["exp_avg"] + (1 - b1) * (g - state["exp_avg"])
-    v = b2 * state["exp_avg_sq"] + (1 - b2) * g * g
-    return m, v
+    """``m <- b1 m + (1 - b1) g``, ``v <- b2 v + (1 - b2) g^2``, computed as
+    ``m + (1 - b1) (g - m)`` and ``b2 v + ((1 - b2) g) g``."""
+    m, v = state["exp_avg"], state["exp_avg_sq"]
+    if not (numbers(b1, b2) and g.dtype == m.dtype == v.dtype):
+        return m + (1 - b1) * (g - m), b2 * v + (1 - b2) * g * g
+    # the same operations on fresh temporaries, in place (x + y == y + x exactly)
+    return torch.sub(g, m).mul_(1 - b1).add_(m), torch.mul(v, b2).add_(torch.mul(g, 1 - b2).mul_(g))
 
 
 def moment_state(p: Tensor) -> State:
@@ -75,7 +78,10 @@ def scale_by_adam(*, amsgrad: bool, eps_inside: bool, eps_hat: bool) -> Transfor
             denom = root(v, eps, inside=eps_inside) / torch.sqrt(bc2)
         else:
             denom = root(v / bc2, eps, inside=eps_inside)
-        return -(lr / bc1) * m / denom, new
+        step = -(lr / bc1) * m
+        if step.dtype == denom.dtype and step.shape == denom.shape:
+            return step.div_(denom), new  # in place on the temporary: as ``step / denom``
+        return step / denom, new
 
     return Transform(init, update, bias_corrections)
 

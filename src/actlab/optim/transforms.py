@@ -39,6 +39,7 @@ __all__ = [
     "decoupled_weight_decay",
     "is_zero",
     "l2_weight_decay",
+    "numbers",
     "root",
     "scale_by_lr",
     "with_weight_decay",
@@ -161,4 +162,18 @@ def with_weight_decay(core: Transform, *, decoupled: bool) -> Transform:
 def root(x: Tensor, eps: Scalar, *, inside: bool) -> Tensor:
     """``sqrt(x + eps)`` if ``inside`` else ``sqrt(x) + eps`` -- the one place epsilon's position in
     a denominator is decided (torch adds it outside, Keras inside for RMSprop and Adagrad)."""
-    return torch.sqrt(x + eps) if inside else torch.sqrt(x) + eps
+    if isinstance(eps, Tensor) and eps.dim() > 0:
+        return torch.sqrt(x + eps) if inside else torch.sqrt(x) + eps
+    # a number or a 0-dim tensor: the same operations, in place on the temporary made here
+    return torch.add(x, eps).sqrt_() if inside else torch.sqrt(x).add_(eps)
+
+
+def numbers(*values: Any) -> bool:
+    """Whether every value is a Python number: then an update may run an expression's operations
+    in place on temporaries it made itself, with each operation rounding exactly as the
+    out-of-place expression's (the same kernel, the tensor as the first operand and the number as
+    the second, as ``number * tensor`` dispatches it), so only allocations and memory traffic are
+    saved. A tensor, even a 0-dim one, would come first in ``tensor * t`` -- which rounds
+    differently in bfloat16 -- or broadcast and promote, so with one the expressions stay as
+    written."""
+    return all(isinstance(v, int | float) for v in values)
