@@ -17,6 +17,13 @@ from actlab.activations import ACTIVATIONS, ActivationInfo
 torch.set_num_threads(int(os.environ.get("ACTLAB_TEST_THREADS", "1")))
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _cache_of_the_tests(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The command line's cache (what ``actlab list`` prints) in a folder of the tests', never
+    the user's, also for the ``actlab`` processes the tests start."""
+    os.environ["ACTLAB_CACHE_DIR"] = str(tmp_path_factory.mktemp("actlab-cache"))
+
+
 def alternative(p: Param) -> Any:
     """A valid non-default value for ``p`` (to test entries away from their defaults)."""
     if p.choices is not None:

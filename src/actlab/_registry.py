@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import difflib
 import math
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from actlab.errors import ParameterError, UnknownNameError
 
-__all__ = ["Info", "Param", "Registry", "closest"]
+__all__ = ["Info", "Param", "Registry", "closest", "resolve"]
 
 _KINDS = (bool, int, float, str, tuple)
 
@@ -39,6 +39,26 @@ def closest(name: str, candidates: list[str] | tuple[str, ...], n: int = 3) -> l
     if not found:
         found = [c for c in candidates if c.startswith(key[:3])][:n]
     return found
+
+
+def resolve(kind: str, name: str, names: Collection[str], aliases: Mapping[str, str]) -> str:
+    """The canonical name that ``name`` stands for among a registry's ``names`` and ``aliases``
+    (alias -> name): as given, then lower-case with ``-`` as ``_``; an unknown name raises
+    :class:`UnknownNameError` naming the closest. :meth:`Registry.get` looks names up with it,
+    and so does the command line's cache, which holds a registry's names without the registry."""
+    if not isinstance(name, str):
+        raise UnknownNameError(f"{kind} name must be a string, got {name!r}")
+    key = name.strip()
+    if key in names:
+        return key
+    if key in aliases:
+        return aliases[key]
+    lowered = key.lower().replace("-", "_")
+    if lowered in names or lowered in aliases:
+        return resolve(kind, lowered, names, aliases)
+    near = closest(key, [*names, *aliases])
+    hint = f"; did you mean: {', '.join(near)}?" if near else f" (see 'actlab list {kind}s')"
+    raise UnknownNameError(f"unknown {kind} {name!r}{hint}")
 
 
 @dataclass(frozen=True)
@@ -270,21 +290,7 @@ class Registry(Generic[InfoT]):
         return self.get(name).name
 
     def get(self, name: str) -> InfoT:
-        if not isinstance(name, str):
-            raise UnknownNameError(f"{self.kind} name must be a string, got {name!r}")
-        key = name.strip()
-        if key in self._entries:
-            return self._entries[key]
-        if key in self._aliases:
-            return self._entries[self._aliases[key]]
-        lowered = key.lower().replace("-", "_")
-        if lowered in self._entries or lowered in self._aliases:
-            return self.get(lowered)
-        near = closest(key, [*self._entries, *self._aliases])
-        hint = (
-            f"; did you mean: {', '.join(near)}?" if near else f" (see 'actlab list {self.kind}s')"
-        )
-        raise UnknownNameError(f"unknown {self.kind} {name!r}{hint}")
+        return self._entries[resolve(self.kind, name, self._entries, self._aliases)]
 
     def names(self, *, aliases: bool = False) -> tuple[str, ...]:
         """Canonical names in registration order (and the aliases too, when asked)."""

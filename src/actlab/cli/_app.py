@@ -22,9 +22,15 @@ class _OneLineErrors(TyperGroup):
     """Usage errors (unknown option, a value of the wrong type, a missing argument) as one
     ``error:`` line and exit code 2, like every other bad input, instead of click's box."""
 
-    def make_context(self, *args: Any, **kwargs: Any) -> typer.Context:
+    def make_context(
+        self, info_name: str | None, args: list[str], *rest: Any, **kwargs: Any
+    ) -> typer.Context:
+        if not args or "--help" in args:  # a help page follows: load typer's renderer lighter
+            from actlab.cli import _typer_help
+
+            _typer_help.load()
         with _one_line():
-            return super().make_context(*args, **kwargs)
+            return super().make_context(info_name, args, *rest, **kwargs)
 
     def invoke(self, ctx: typer.Context) -> Any:
         with _one_line(ctx):

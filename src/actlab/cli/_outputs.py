@@ -129,7 +129,7 @@ def emit(document: Any) -> None:
 
     import typer
 
-    from actlab.study.export import jsonable
+    from actlab._jsonable import jsonable
 
     typer.echo(json.dumps(jsonable(document), indent=2, allow_nan=False))
 

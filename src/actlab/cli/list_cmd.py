@@ -1,8 +1,10 @@
-"""``actlab list CATALOG``: the entries of a catalog as a table, generated from its registry."""
+"""``actlab list CATALOG``: the entries of a catalog as a table, generated from its registry
+(kept in the command line's cache, :mod:`actlab.cli._cache`, so that it prints without torch)."""
 
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 import typer
 
@@ -32,6 +34,30 @@ def _defaults(info) -> str:
     return ", ".join(f"{p.name}={p.default!r}" for p in info.params) or "-"
 
 
+def listing(catalog: str) -> dict[str, Any]:
+    """What ``actlab list CATALOG`` shows, from the live registry: ``entries`` (``--json``) and
+    the table's ``rows`` (name with aliases, formula or summary, defaults, reference)."""
+    from actlab._jsonable import jsonable
+
+    reg = registry(catalog)
+    entries = [
+        {"name": info.name, "aliases": list(reg.aliases_of(info.name)),
+         "formula": getattr(info, "formula", None) or None, "summary": info.summary,
+         "defaults": {p.name: p.default for p in info.params}, "reference": info.reference}
+        for info in reg
+    ]  # fmt: skip
+    rows = [
+        (
+            info.name + (f" ({', '.join(a)})" if (a := reg.aliases_of(info.name)) else ""),
+            getattr(info, "formula", "") or info.summary,
+            _defaults(info),
+            info.reference,
+        )
+        for info in reg
+    ]
+    return jsonable({"entries": entries, "rows": rows})
+
+
 @app.command("list")
 @friendly
 def list_command(
@@ -43,27 +69,16 @@ def list_command(
     if catalog not in CATALOGS:
         near = closest(catalog, list(CATALOGS)) or list(CATALOGS)
         raise fail(f"unknown catalog {catalog!r}; did you mean: {', '.join(near)}?")
-    reg = registry(catalog)
+    from actlab.cli._cache import remembered
+
+    module = CATALOGS[catalog].partition(":")[0]
+    found = remembered(f"list {catalog}", lambda: listing(catalog), module=module)
     if as_json:
         from actlab.cli._outputs import emit
 
-        entries = [
-            {"name": info.name, "aliases": list(reg.aliases_of(info.name)),
-             "formula": getattr(info, "formula", None) or None, "summary": info.summary,
-             "defaults": {p.name: p.default for p in info.params}, "reference": info.reference}
-            for info in reg
-        ]  # fmt: skip
-        emit({"catalog": catalog, "entries": entries})
+        emit({"catalog": catalog, "entries": found["entries"]})
         return
-    rows = [
-        (
-            info.name + (f" ({', '.join(a)})" if (a := reg.aliases_of(info.name)) else ""),
-            getattr(info, "formula", "") or info.summary,
-            _defaults(info),
-            info.reference,
-        )
-        for info in reg
-    ]
+    rows = found["rows"]
     if plain:
         for row in rows:
             typer.echo("\t".join(row))

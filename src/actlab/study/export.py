@@ -12,15 +12,14 @@ or a Parquet null. Floats are written exactly (CSV and JSON with Python's shorte
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import math
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from actlab._files import replacing
+from actlab._jsonable import jsonable
 from actlab.errors import ActlabError
 from actlab.study.store import METRICS, RunRecord, Store, canonical_json
 
@@ -37,30 +36,6 @@ order: ``rank`` is the position (the best mean first, then the variants tied wit
 others by mean); ``lr`` the learning rate the variant ran at (a tuned study: the rate chosen on
 validation, and only the final runs count); ``best_seed`` the best single seed's final value,
 shown for reference -- the best variant is the best *mean*, never the best seed."""
-
-
-def jsonable(value: Any) -> Any:
-    """``value`` as plain JSON data: dataclasses and mappings become objects (string keys),
-    tuples, lists and sets lists, paths strings, and NaN or infinite floats ``None``.
-
-    >>> jsonable({"a": (1, float("nan")), 2: Path("x")})
-    {'a': [1, None], '2': 'x'}
-    """
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        value = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
-    if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [jsonable(v) for v in value]
-    if isinstance(value, os.PathLike):
-        return os.fspath(value)
-    if hasattr(value, "item"):  # a numpy or torch scalar
-        return jsonable(value.item())
-    return str(value)
 
 
 def tables(store: Store) -> dict[str, tuple[list[dict[str, Any]], list[str]]]:
