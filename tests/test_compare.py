@@ -215,3 +215,31 @@ def test_help_explains_the_defaults():
     text = " ".join(result.output.split())
     for needle in ("quickstart", "actlab-runs/NAME", "sgd=0.1,adam=0.003", "resumes"):
         assert needle in text, needle
+
+
+def test_threads_sets_torchs_intra_op_threads(tmp_path, monkeypatch):
+    import torch
+
+    import actlab.study.runner as runner
+
+    seen = []
+    real = runner.run_study
+
+    def spy(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "run_study", spy)
+    before = torch.get_num_threads()
+    try:
+        result = invoke("compare", *TINY, "--threads", "2", "--out", tmp_path / "study")
+        assert result.exit_code == 0, result.output
+        assert seen == [2]
+    finally:
+        torch.set_num_threads(before)
+    for bad in ("0", "-1"):
+        one_line_error(
+            invoke("compare", *TINY, "--threads", bad, "--out", tmp_path / "x"), "--threads"
+        )
+    assert not (tmp_path / "x").exists()
+    assert torch.get_num_threads() == before

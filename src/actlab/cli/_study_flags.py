@@ -134,6 +134,13 @@ TARGET = typer.Option(
     "or METRIC=VALUE on any stored metric (train_loss=0.5, train_acc=0.75, val_acc=0.9).",
 )
 DEVICE = typer.Option("cpu", "--device", help="Where to train: cpu, cuda, cuda:1, mps.")
+THREADS = typer.Option(
+    None,
+    "--threads",
+    help="CPU threads for training (default: torch's, one per core). While other processes keep "
+    "the cores busy, --threads 1 can be several times faster: the threads of one step wait for "
+    "each other (docs/PERFORMANCE.md).",
+)
 FORCE = typer.Option(False, "--force", help="Replace a store in OUT that holds a different study.")
 WAIT = typer.Option(
     False,
@@ -375,6 +382,17 @@ def progress_bar(console: Console, live: Any = None):
             yield advance
 
     return factory
+
+
+def use_threads(threads: int | None) -> None:
+    """``--threads N``: torch's intra-op threads for this process (its default when ``None``)."""
+    if threads is None:
+        return
+    if isinstance(threads, bool) or threads < 1:
+        raise ParameterError(f"--threads {threads}: give 1 or more threads")
+    import torch
+
+    torch.set_num_threads(threads)
 
 
 def interrupted(out: Any) -> typer.Exit:

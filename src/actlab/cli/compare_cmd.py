@@ -40,6 +40,7 @@ def compare_command(
     target: str | None = flags.TARGET,
     name: str | None = typer.Option(None, "--name", help="The study's name."),
     device: str = flags.DEVICE,
+    threads: int | None = flags.THREADS,
     out: Path | None = typer.Option(
         None,
         "--out",
@@ -108,6 +109,7 @@ def compare_command(
     from actlab.report.study_report import report_study
     from actlab.study.runner import run_study
 
+    flags.use_threads(threads)
     study = flags.study_from_flags(
         config,
         preset,

@@ -59,6 +59,7 @@ def diagnose_command(
     epochs: int | None = flags.EPOCHS,
     batch_size: str | None = flags.BATCH_SIZE,
     device: str = flags.DEVICE,
+    threads: int | None = flags.THREADS,
     out: Path | None = typer.Option(
         None, "--out", help="Keep the run's store here (default: a temporary directory)."
     ),
@@ -103,6 +104,7 @@ def diagnose_command(
 
     from actlab.study.runner import run_study
 
+    flags.use_threads(threads)
     study = flags.study_from_flags(
         config,
         preset,
