@@ -64,3 +64,22 @@ def test_softsign_moments_pinned():
 def test_softsign_edge_of_chaos_is_at_sigma_w2_one():
     # q* = 0 below sigma_w^2 = 1, and chi(0) = sigma_w^2 f'(0)^2 = sigma_w^2, so chi = 1 there
     assert critical_weight_variance("softsign") == pytest.approx(1.0, abs=1e-9)
+
+
+def test_nodes_for_many_stds_equal_one_call_per_std_bit_for_bit():
+    # second_moments takes the nodes of hundreds of variances at once; each must be exactly the
+    # one-row quadrature's, so that the theory's numbers do not depend on how they are batched
+    import numpy as np
+
+    from actlab._numerics import normal_nodes, normal_nodes_many
+    from actlab.activations import ACTIVATIONS
+
+    stds = np.sqrt(np.concatenate([np.logspace(-9, 6, 200), [0.25, 0.5, 0.5 * (1 + 1e-12), 2.0]]))
+    kink_sets = {tuple(i.kinks(i.bind({}))) for i in ACTIVATIONS if i.kind == "elementwise"}
+    kink_sets |= {(), (0.0,), (-1.0, 1.0), (-3.0, 3.0), (0.0, 6.0), (6.0,)}  # 6: a grid point
+    for kinks in kink_sets:
+        x, w, starts = normal_nodes_many(stds, breakpoints=kinks)
+        rows = [normal_nodes(std=s, breakpoints=kinks) for s in stds]
+        assert np.array_equal(starts, np.cumsum([0] + [len(r[0]) for r in rows[:-1]]))
+        assert np.array_equal(x, np.concatenate([r[0] for r in rows])), kinks
+        assert np.array_equal(w, np.concatenate([r[1] for r in rows])), kinks

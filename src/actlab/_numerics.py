@@ -32,6 +32,7 @@ __all__ = [
     "format_span",
     "normal_expectation",
     "normal_nodes",
+    "normal_nodes_many",
 ]
 
 DIGITS = 4  # significant digits of every computed number a generated page shows
@@ -60,6 +61,51 @@ def normal_nodes(
         (b - a) / 2 * w * np.exp(-0.5 * ((x - mean) / std) ** 2) / (std * math.sqrt(2 * math.pi))
     )
     return x.ravel(), weights.ravel()
+
+
+def normal_nodes_many(
+    stds: np.ndarray, *, breakpoints: Sequence[float] = ()
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`normal_nodes` for mean 0 and each of ``stds``, end to end: ``(x, w, starts)``, where
+    row ``i``'s nodes and weights are ``x[starts[i]:starts[i + 1]]``. Computed a whole group of
+    rows at a time (rows with the same kinks inside their range and so the same number of
+    panels), with the very operations of :func:`normal_nodes` applied elementwise, so every
+    number equals its one-row call's (``tests/test_a_quadrature.py`` checks bit for bit)."""
+    stds = np.asarray(stds, dtype=np.float64).reshape(-1)
+    lo, hi = 0.0 - TAIL * stds, 0.0 + TAIL * stds
+    grid = np.linspace(lo, hi, PANELS + 1, axis=1)
+    inside = [tuple(b for b in breakpoints if lo_i < b < hi_i) for lo_i, hi_i in zip(lo, hi)]
+    t, w = _leggauss(PANEL_NODES)
+    rows_x: list[np.ndarray] = [np.empty(0)] * len(stds)
+    rows_w: list[np.ndarray] = [np.empty(0)] * len(stds)
+    groups: dict[tuple[float, ...], list[int]] = {}
+    for i, kinks in enumerate(inside):
+        groups.setdefault(kinks, []).append(i)
+    for kinks, rows in groups.items():
+        edges = grid[rows]
+        if kinks:  # union1d, row by row: sorted, without repeats (a kink on a grid point)
+            edges = np.sort(np.concatenate([edges, np.tile(kinks, (len(rows), 1))], 1), 1)
+            keep = np.concatenate([np.ones((len(rows), 1), bool), np.diff(edges, 1) != 0], 1)
+            counts = keep.sum(1)
+            by_count: dict[int, list[int]] = {}
+            for j, c in enumerate(counts.tolist()):
+                by_count.setdefault(c, []).append(j)
+            parts = [(c, js) for c, js in by_count.items()]
+        else:
+            keep, parts = None, [(edges.shape[1], list(range(len(rows))))]
+        for count, js in parts:
+            e = edges[js] if keep is None else edges[js][keep[js]].reshape(len(js), count)
+            s = stds[[rows[j] for j in js]][:, None, None]
+            a, b = e[:, :-1, None], e[:, 1:, None]
+            x = (a + b) / 2 + (b - a) / 2 * t
+            weights = (
+                (b - a) / 2 * w * np.exp(-0.5 * ((x - 0.0) / s) ** 2) / (s * math.sqrt(2 * math.pi))
+            )
+            for k, j in enumerate(js):
+                rows_x[rows[j]] = x[k].ravel()
+                rows_w[rows[j]] = weights[k].ravel()
+    starts = np.cumsum([0] + [len(r) for r in rows_x[:-1]])
+    return np.concatenate(rows_x), np.concatenate(rows_w), starts
 
 
 def normal_expectation(

@@ -33,7 +33,7 @@ import torch
 from scipy.optimize import brentq
 from torch import Tensor
 
-from actlab._numerics import normal_expectation, normal_nodes
+from actlab._numerics import normal_expectation, normal_nodes_many
 from actlab.activations import ActivationInfo
 from actlab.activations.properties import resolve
 from actlab.errors import ActlabError
@@ -117,10 +117,7 @@ def second_moments(
     info = resolve(activation)
     p = info.bind(dict(params or {}))
     std = np.sqrt(np.clip(np.asarray(q, dtype=np.float64), Q_TINY, Q_HUGE))
-    parts = [normal_nodes(std=s, breakpoints=tuple(info.kinks(p))) for s in std]
-    x = np.concatenate([a for a, _ in parts])
-    w = np.concatenate([b for _, b in parts])
-    starts = np.cumsum([0] + [len(a) for a, _ in parts[:-1]])
+    x, w, starts = normal_nodes_many(std, breakpoints=tuple(info.kinks(p)))
     xt = torch.as_tensor(x, dtype=torch.float64)
     with torch.no_grad():
         f = info.scalar(xt, **p).double().numpy()
