@@ -154,6 +154,7 @@ def test_every_compare_flag_reaches_the_stored_study(tmp_path):
     assert any(board.rglob("events.out.tfevents.*"))  # --tensorboard: event files
     checked |= {"--tune-lr", "--tune-seeds", "--backend", "--tensorboard", "--json"}
     checked |= {"--address", "--gpus-per-unit"}  # the Ray backend's: tests/test_ray_backend.py
+    checked |= {"--threads"}  # a setting of the process, not of the study: tests/test_compare.py
 
     budget = tmp_path / "st"
     result = invoke(
