@@ -243,3 +243,10 @@ def test_threads_sets_torchs_intra_op_threads(tmp_path, monkeypatch):
         )
     assert not (tmp_path / "x").exists()
     assert torch.get_num_threads() == before
+
+
+def test_help_paragraphs_wrap_at_the_terminal_width_not_the_source_lines():
+    # typer joins the lines of a help text's first paragraph only; actlab joins the others'
+    wide = CliRunner().invoke(app, ["compare", "--help"], env={"COLUMNS": "200"})
+    assert wide.exit_code == 0, wide.output
+    assert "flags replace its fields. Rerunning a killed" in wide.output

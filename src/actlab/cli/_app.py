@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import inspect
 from collections.abc import Iterator
 from typing import Any
 
@@ -103,6 +104,19 @@ def _root(
 
 for _module in COMMANDS:
     importlib.import_module(f"actlab.cli.{_module}")
+
+
+def _reflowed(doc: str | None) -> str | None:
+    """A docstring's paragraphs as one line each: typer joins the lines of a help text's first
+    paragraph only, so the others kept the source's line breaks on a wide terminal."""
+    if not doc:
+        return doc
+    return "\n\n".join(" ".join(part.split()) for part in inspect.cleandoc(doc).split("\n\n"))
+
+
+for _command in app.registered_commands:
+    if _command.help is None and _command.callback is not None:
+        _command.help = _reflowed(_command.callback.__doc__)
 
 
 def main() -> None:
