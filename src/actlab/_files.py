@@ -47,3 +47,11 @@ def save_figure(fig: Any, path: str | Path, **savefig: Any) -> None:
     path = Path(path)
     with replacing(path) as tmp, open(tmp, "wb") as handle:
         fig.savefig(handle, format=path.suffix[1:].lower(), **savefig)
+
+
+def user_cache(env: str) -> Path:
+    """A cache folder of actlab's: ``$env`` if set, else ``$XDG_CACHE_HOME/actlab`` or
+    ``~/.cache/actlab``."""
+    if value := os.environ.get(env):
+        return Path(value).expanduser()
+    return Path(os.environ.get("XDG_CACHE_HOME") or "~/.cache").expanduser() / "actlab"

@@ -54,13 +54,20 @@ def normal_nodes(
     callers that evaluate many expectations in one vectorized pass."""
     lo, hi = mean - TAIL * std, mean + TAIL * std
     edges = np.union1d(np.linspace(lo, hi, PANELS + 1), [b for b in breakpoints if lo < b < hi])
+    x, weights = _panels(edges, mean, std)
+    return x.ravel(), weights.ravel()
+
+
+def _panels(edges: np.ndarray, mean: float, std: float | np.ndarray) -> tuple[np.ndarray, ...]:
+    """Nodes ``[..., panels, 16]`` and their weights for the panels between consecutive
+    ``edges`` (last axis), ``std`` broadcasting against them."""
     t, w = _leggauss(PANEL_NODES)
-    a, b = edges[:-1, None], edges[1:, None]
+    a, b = edges[..., :-1, None], edges[..., 1:, None]
     x = (a + b) / 2 + (b - a) / 2 * t
     weights = (
         (b - a) / 2 * w * np.exp(-0.5 * ((x - mean) / std) ** 2) / (std * math.sqrt(2 * math.pi))
     )
-    return x.ravel(), weights.ravel()
+    return x, weights
 
 
 def normal_nodes_many(
@@ -75,7 +82,6 @@ def normal_nodes_many(
     lo, hi = 0.0 - TAIL * stds, 0.0 + TAIL * stds
     grid = np.linspace(lo, hi, PANELS + 1, axis=1)
     inside = [tuple(b for b in breakpoints if lo_i < b < hi_i) for lo_i, hi_i in zip(lo, hi)]
-    t, w = _leggauss(PANEL_NODES)
     rows_x: list[np.ndarray] = [np.empty(0)] * len(stds)
     rows_w: list[np.ndarray] = [np.empty(0)] * len(stds)
     groups: dict[tuple[float, ...], list[int]] = {}
@@ -90,17 +96,12 @@ def normal_nodes_many(
             by_count: dict[int, list[int]] = {}
             for j, c in enumerate(counts.tolist()):
                 by_count.setdefault(c, []).append(j)
-            parts = [(c, js) for c, js in by_count.items()]
+            parts = list(by_count.items())
         else:
             keep, parts = None, [(edges.shape[1], list(range(len(rows))))]
         for count, js in parts:
             e = edges[js] if keep is None else edges[js][keep[js]].reshape(len(js), count)
-            s = stds[[rows[j] for j in js]][:, None, None]
-            a, b = e[:, :-1, None], e[:, 1:, None]
-            x = (a + b) / 2 + (b - a) / 2 * t
-            weights = (
-                (b - a) / 2 * w * np.exp(-0.5 * ((x - 0.0) / s) ** 2) / (s * math.sqrt(2 * math.pi))
-            )
+            x, weights = _panels(e, 0.0, stds[[rows[j] for j in js]][:, None, None])
             for k, j in enumerate(js):
                 rows_x[rows[j]] = x[k].ravel()
                 rows_w[rows[j]] = weights[k].ravel()

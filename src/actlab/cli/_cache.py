@@ -21,16 +21,14 @@ from pathlib import Path
 from typing import Any
 
 import actlab
-from actlab._files import write_text
+from actlab._files import user_cache, write_text
 
 ENV = "ACTLAB_CACHE_DIR"
 
 
 def cache_dir() -> Path:
     """``$ACTLAB_CACHE_DIR``, else ``$XDG_CACHE_HOME/actlab`` or ``~/.cache/actlab``."""
-    if env := os.environ.get(ENV):
-        return Path(env).expanduser()
-    return Path(os.environ.get("XDG_CACHE_HOME") or "~/.cache").expanduser() / "actlab"
+    return user_cache(ENV)
 
 
 def remembered(key: str, compute: Callable[[], Any], *, module: str) -> Any:

@@ -18,6 +18,7 @@ from pathlib import Path
 from urllib.error import URLError
 from urllib.request import urlopen
 
+from actlab._files import user_cache
 from actlab.errors import ActlabError
 
 __all__ = ["RemoteFile", "cache_dir", "ensure", "fetch", "md5sum", "verify"]
@@ -37,9 +38,7 @@ class RemoteFile:
 
 def cache_dir() -> Path:
     """The data cache: ``$ACTLAB_DATA``, else ``$XDG_CACHE_HOME/actlab`` or ``~/.cache/actlab``."""
-    if env := os.environ.get("ACTLAB_DATA"):
-        return Path(env).expanduser()
-    return Path(os.environ.get("XDG_CACHE_HOME") or "~/.cache").expanduser() / "actlab"
+    return user_cache("ACTLAB_DATA")
 
 
 def md5sum(path: Path) -> str:

@@ -13,6 +13,7 @@ width, input shape, outputs, normalization (``none`` or ``layernorm``), dropout 
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterator, Sequence
 
@@ -70,15 +71,10 @@ def _align(x: Tensor) -> int:
     return ALIGN if loop is None else max(1, loop // x.element_size())
 
 
+@functools.cache
 def _capability() -> str:
-    global _CAPABILITY
-    if _CAPABILITY is None:
-        get = getattr(getattr(torch.backends, "cpu", None), "get_cpu_capability", None)
-        _CAPABILITY = get() if get is not None else ""
-    return _CAPABILITY
-
-
-_CAPABILITY: str | None = None
+    get = getattr(getattr(torch.backends, "cpu", None), "get_cpu_capability", None)
+    return get() if get is not None else ""
 
 
 class PerMember(nn.Module):
